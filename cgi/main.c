@@ -1,0 +1,390 @@
+/* ses-feedback - Amazon SES feedback (bounces, complaints, deliveries) from
+ * Amazon SNS into PostgreSQL, as a FastCGI/CGI program behind nginx or
+ * Apache. This file picks the mode from the command line. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <fcgiapp.h>
+
+#include "cert.h"
+#include "cfg.h"
+#include "cgi.h"
+#include "http.h"
+#include "log.h"
+#include "ses.h"
+#include "sns.h"
+#include "store.h"
+#include "verify.h"
+
+static int cmd_migrate(int argc, char **argv);
+static int cmd_verify(int argc, char **argv);
+static int cmd_check_config(int argc, char **argv);
+static void fds_valid(void);
+static int read_file(const char *path, size_t max, struct buf *out);
+
+void
+usage(int status)
+{
+	FILE *f = status == 0 ? stdout : stderr;
+	int   i;
+
+	fprintf(f,
+	    "usage: ses-feedback                        FastCGI on fd 0, or one CGI request\n"
+	    "       ses-feedback serve --listen unix:PATH|HOST:PORT [--workers N]\n"
+	    "                          [--socket-mode MODE]\n"
+	    "       ses-feedback migrate\n"
+	    "       ses-feedback verify [--cert FILE] FILE\n"
+	    "       ses-feedback check-config [--param KEY=VALUE ...]\n"
+	    "       ses-feedback --help | --version\n"
+	    "\n"
+	    "configuration (FastCGI parameter, else environment, else default):\n");
+	for (i = 0; i < CFG__COUNT; i++)
+		fprintf(f, "  %-36s %s [%s]\n", cfg_table[i].name, cfg_table[i].help,
+		    cfg_table[i].def);
+	exit(status);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cfg     c;
+	char           why[256];
+	enum log_level lvl = LOG_LVL_INFO;
+	const char    *v;
+	int            rc;
+
+	fds_valid();
+	v = getenv("SES_FEEDBACK_LOG_LEVEL");
+	if (v != NULL && log_parse_level(v, &lvl) == -1)
+		lvl = LOG_LVL_INFO;
+	log_init("ses-feedback", lvl);
+
+	if (argc >= 2) {
+		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+			usage(0);
+		if (strcmp(argv[1], "--version") == 0) {
+			printf("ses-feedback %s (schema %d)\n", PACKAGE_VERSION,
+			    store_schema_wanted());
+			return 0;
+		}
+	}
+	/* Library set-up happens once, before any fork. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+
+	if (argc >= 2) {
+		if (strcmp(argv[1], "serve") == 0)
+			rc = serve_main(argc - 1, argv + 1);
+		else if (strcmp(argv[1], "migrate") == 0)
+			rc = cmd_migrate(argc - 1, argv + 1);
+		else if (strcmp(argv[1], "verify") == 0)
+			rc = cmd_verify(argc - 1, argv + 1);
+		else if (strcmp(argv[1], "check-config") == 0)
+			rc = cmd_check_config(argc - 1, argv + 1);
+		else
+			usage(2);
+		curl_global_cleanup();
+		return rc;
+	}
+
+	if (!FCGX_IsCGI()) {
+		rc = fcgi_serve(0); /* spawn-fcgi, mod_fcgid, systemd socket */
+	} else if (getenv("GATEWAY_INTERFACE") != NULL || getenv("REQUEST_METHOD") != NULL) {
+		rc = cgi_serve();
+	} else {
+		/* Started by hand: say how to use it, and catch a bad
+		 * environment early. */
+		if (cfg_load(&c, NULL, why, sizeof(why)) == -1)
+			fprintf(stderr, "ses-feedback: %s\n", why);
+		usage(2);
+	}
+	curl_global_cleanup();
+	return rc;
+}
+
+/* 0, 1 and 2 must be open before anything else is: a socket or log file
+ * opened later must never become "stderr". */
+static void
+fds_valid(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static int
+cmd_migrate(int argc, char **argv)
+{
+	struct cfg c;
+	char       why[1024];
+
+	(void)argv;
+	if (argc != 1)
+		usage(2);
+	if (cfg_load(&c, NULL, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	if (store_migrate(c.dsn, stdout, why, sizeof(why)) == -1) {
+		fprintf(stderr, "ses-feedback migrate: %s\n", why);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+read_file(const char *path, size_t max, struct buf *out)
+{
+	FILE  *f;
+	char   tmp[8192];
+	size_t n;
+	int    ret = 0;
+
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (f == NULL)
+		return -1;
+	buf_init(out, max);
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		if (buf_add(out, tmp, n) == -1) {
+			errno = EFBIG;
+			ret = -1;
+			break;
+		}
+	}
+	if (ferror(f))
+		ret = -1;
+	if (f != stdin)
+		fclose(f);
+	return ret;
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	struct cfg         c;
+	struct sns_msg     m;
+	struct ses_event   ev;
+	struct buf         body, pem;
+	struct http       *h = NULL;
+	struct cert_cache *cc = NULL;
+	const char        *cert_file = NULL, *file = NULL;
+	char               why[512];
+	EVP_PKEY          *key = NULL;
+	enum cert_source   from = CERT_FROM_NETWORK;
+	enum verify_result v;
+	time_t             not_after;
+	int                i, rc = 1;
+
+	memset(&m, 0, sizeof(m));
+	memset(&ev, 0, sizeof(ev));
+	buf_init(&body, 0);
+	buf_init(&pem, 0);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc)
+			cert_file = argv[++i];
+		else if (file == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+			file = argv[i];
+		else
+			usage(2);
+	}
+	if (file == NULL)
+		usage(2);
+	if (cfg_load(&c, NULL, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	if (read_file(file, c.max_body, &body) == -1) {
+		printf("REFUSED %s: cannot read (%s)\n", file, strerror(errno));
+		goto out;
+	}
+	if (sns_parse(body.data ? body.data : "", body.len, &m, why, sizeof(why)) == -1) {
+		printf("REFUSED (400): %s\n", why);
+		goto out;
+	}
+	printf("message  %s\ntype     %s\ntopic    %s\nsigver   %d\n", m.message_id, m.type_str,
+	    m.topic_arn, m.sigver);
+	if (*c.topics == '\0')
+		printf("note     SES_FEEDBACK_TOPICS is empty: the service would refuse every "
+		       "topic; not checked here\n");
+	v = verify_local(&m, *c.topics ? c.topics : NULL, c.min_sigver, why, sizeof(why));
+	if (v != VERIFY_OK) {
+		printf("REFUSED (403): %s\n", why);
+		goto out;
+	}
+	if (cert_file != NULL) {
+		if (read_file(cert_file, CERT_MAX_PEM, &pem) == -1) {
+			printf("REFUSED: cannot read %s (%s)\n", cert_file, strerror(errno));
+			goto out;
+		}
+		if (cert_check_pem(pem.data ? pem.data : "", pem.len, &m.arn, time(NULL), &key,
+			&not_after, why, sizeof(why)) == -1) {
+			printf("REFUSED (403): certificate %s: %s\n", cert_file, why);
+			goto out;
+		}
+		v = verify_signature(&m, key, why, sizeof(why));
+	} else {
+		h = http_new();
+		cc = cert_cache_new();
+		if (h == NULL || cc == NULL)
+			fatalx("out of memory");
+		c.topics = NULL; /* checked above */
+		c.min_sigver = 1;
+		v = verify_message(&m, &c, cc, h, time(NULL), &from, why, sizeof(why));
+	}
+	if (v != VERIFY_OK) {
+		printf("REFUSED (%d): %s\n", v == VERIFY_UNAVAILABLE ? 503 : 403, why);
+		goto out;
+	}
+	if (m.type == SNS_NOTIFICATION) {
+		if (ses_parse(m.message, m.message_len, &ev, why, sizeof(why)) == -1) {
+			printf("REFUSED (400): SES event: %s\n", why);
+			goto out;
+		}
+		printf("event    %s\n", ev.kind ? ev.kind : "(not an SES event; stored verbatim)");
+		for (i = 0; i < (int)ev.nrcpt; i++)
+			printf("rcpt     %s\n", ev.rcpt[i].email);
+	}
+	printf("OK: signature verified\n");
+	rc = 0;
+out:
+	ses_free(&ev);
+	sns_free(&m);
+	EVP_PKEY_free(key);
+	cert_cache_free(cc);
+	http_free(h);
+	buf_free(&pem);
+	buf_free(&body);
+	return rc;
+}
+
+/* --param KEY=VALUE pairs stand in for a web server's fastcgi_param lines. */
+struct params {
+	char **kv;
+	int    n;
+};
+
+static const char *
+params_get(void *ctx, const char *name)
+{
+	struct params *p = ctx;
+	size_t         nl = strlen(name);
+	int            i;
+
+	for (i = p->n - 1; i >= 0; i--) {
+		if (strncmp(p->kv[i], name, nl) == 0 && p->kv[i][nl] == '=')
+			return p->kv[i] + nl + 1;
+	}
+	return NULL;
+}
+
+/* Show a DSN without its password. */
+static void
+print_dsn(const char *dsn)
+{
+	const char *p = strstr(dsn, "password");
+
+	if (p == NULL && strstr(dsn, ":") != NULL && strstr(dsn, "@") != NULL &&
+	    strncmp(dsn, "postgres", 8) == 0) {
+		printf("(URI with credentials hidden)");
+		return;
+	}
+	if (p == NULL) {
+		printf("%s", dsn);
+		return;
+	}
+	printf("%.*spassword=***", (int)(p - dsn), dsn);
+	p += strcspn(p, " ");
+	printf("%s", p);
+}
+
+static int
+cmd_check_config(int argc, char **argv)
+{
+	struct cfg     c;
+	struct cfg_src src;
+	struct params  p = { argv + 1, 0 };
+	struct stat    st;
+	char           why[1024];
+	int            i, v, bad = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--param") == 0 && i + 1 < argc &&
+		    strchr(argv[i + 1], '=') != NULL) {
+			argv[1 + p.n++] = argv[++i];
+		} else {
+			usage(2);
+		}
+	}
+	src.param = params_get;
+	src.ctx = &p;
+	for (i = 0; i < CFG__COUNT; i++) {
+		const char *val = params_get(&p, cfg_table[i].name);
+		const char *from = "param";
+
+		if (val == NULL) {
+			val = getenv(cfg_table[i].name);
+			from = "env";
+		}
+		if (val == NULL) {
+			val = cfg_table[i].def;
+			from = "default";
+		}
+		printf("%-36s = ", cfg_table[i].name);
+		if (i == CFG_DSN)
+			print_dsn(val);
+		else
+			printf("%s", val);
+		printf("  (%s)", from);
+		if (cfg_check((enum cfg_id)i, val, why, sizeof(why)) == -1) {
+			printf("  BAD: %s", why);
+			bad++;
+		}
+		printf("\n");
+	}
+	if (bad || cfg_load(&c, &src, why, sizeof(why)) == -1) {
+		printf("FAIL configuration has errors\n");
+		return 1;
+	}
+	if (*c.topics == '\0') {
+		printf("FAIL SES_FEEDBACK_TOPICS is empty: every message would be refused\n");
+		bad++;
+	} else {
+		printf("ok   topic allow-list set\n");
+	}
+	if (c.ca_file != NULL && access(c.ca_file, R_OK) == -1) {
+		printf("FAIL SES_FEEDBACK_CA_FILE %s: %s\n", c.ca_file, strerror(errno));
+		bad++;
+	}
+	if (c.cert_cache != NULL) {
+		if (stat(c.cert_cache, &st) == -1 || !S_ISDIR(st.st_mode) ||
+		    access(c.cert_cache, W_OK | X_OK) == -1) {
+			printf("FAIL certificate cache %s is not a writable directory\n",
+			    c.cert_cache);
+			bad++;
+		} else {
+			printf("ok   certificate cache %s writable\n", c.cert_cache);
+		}
+	}
+	v = store_schema_version(c.dsn, why, sizeof(why));
+	if (v < 0) {
+		printf("FAIL database: %s\n", why);
+		bad++;
+	} else if (v < store_schema_wanted()) {
+		printf("FAIL database schema is version %d, need %d: run `ses-feedback migrate`\n", v,
+		    store_schema_wanted());
+		bad++;
+	} else {
+		printf("ok   database reachable, schema version %d\n", v);
+	}
+	printf("%s\n", bad ? "FAIL" : "OK");
+	return bad ? 1 : 0;
+}

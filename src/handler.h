@@ -1,0 +1,48 @@
+/* ses-feedback - one HTTP request, from method to status.
+ * No FastCGI here: the caller supplies parameters and the body through
+ * struct request, and writes struct response out. Every per-request
+ * resource is released before handler_run() returns. */
+#ifndef SF_HANDLER_H
+#define SF_HANDLER_H
+
+#include <stddef.h>
+
+#include "cert.h"
+#include "http.h"
+#include "store.h"
+
+#define HANDLER_RETRY_AFTER 30 /* seconds, on 503 */
+
+/* Per-worker state that outlives requests. */
+struct handler {
+	struct store      *store; /* owned */
+	struct http       *http;  /* owned */
+	struct cert_cache *certs; /* owned */
+	unsigned long      seq;   /* requests served, for request ids */
+};
+
+struct request {
+	/* A CGI-style parameter (REQUEST_METHOD, HTTP_X_AMZ_SNS_..., or a
+	 * SES_FEEDBACK_ key), or NULL. Valid for the request. */
+	const char *(*param)(void *ctx, const char *name);
+	/* Read up to n body bytes: count, 0 at the end, -1 on error. */
+	long (*read)(void *ctx, char *p, size_t n);
+	void *ctx;
+};
+
+struct response {
+	int  status;      /* HTTP status */
+	int  retry_after; /* seconds, 0 for none */
+	char body[256];   /* short text/plain answer */
+};
+
+/* 0, or -1 when out of memory. Call after curl_global_init(). */
+int handler_init(struct handler *h);
+void handler_free(struct handler *h);
+
+/* Serve one request. Always fills out; logs one line for it. */
+void handler_run(struct handler *h, const struct request *r, struct response *out);
+
+const char *handler_reason(int status);
+
+#endif

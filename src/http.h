@@ -1,0 +1,34 @@
+/* ses-feedback - outgoing HTTPS (libcurl).
+ * Used for two things only: fetching SNS signing certificates and visiting
+ * SubscribeURLs. https only, TLS verified, no redirects, short timeouts,
+ * capped bodies. */
+#ifndef SF_HTTP_H
+#define SF_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define HTTP_CONNECT_TIMEOUT_MS 3000
+#define HTTP_TOTAL_TIMEOUT_MS   10000
+
+struct http;
+
+struct http_opts {
+	const char *ca_file;    /* NULL: system bundle */
+	const char *connect_to; /* NULL or space-separated CONNECT_TO entries */
+	size_t      max_body;   /* larger answers fail */
+};
+
+/* One handle per worker, reused so that connections and TLS sessions are
+ * kept. Call after curl_global_init(). */
+struct http *http_new(void);
+void http_free(struct http *h);
+
+/* GET url into body (initialised by the caller with its cap). Returns 0
+ * with *status set for any HTTP answer, or -1 with why when no answer
+ * came (DNS, connect, TLS, timeout, body over the cap). */
+int http_get(struct http *h, const char *url, const struct http_opts *o, struct buf *body,
+    long *status, char *why, size_t whylen);
+
+#endif

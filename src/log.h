@@ -1,0 +1,37 @@
+/* ses-feedback - logging.
+ * logfmt lines on stderr (journald, nginx error_log and spawn-fcgi all keep
+ * it). Never pass a key, token or signature to these functions. */
+#ifndef SF_LOG_H
+#define SF_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void log_init(const char *progname, enum log_level level);
+void log_set_level(enum log_level level);
+int log_parse_level(const char *s, enum log_level *out);
+
+/* log_warn adds strerror(errno); the x variants do not. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* A logfmt line under construction: fixed storage, silently truncated. */
+struct logline {
+	char   buf[2048]; /* the line so far, NUL-terminated */
+	size_t len;       /* bytes used in buf */
+};
+
+void logline_init(struct logline *l, const char *level);
+/* Append key=value, quoting and escaping value when needed. A NULL value
+ * is skipped. */
+void logline_add(struct logline *l, const char *key, const char *value);
+void logline_addf(struct logline *l, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void logline_emit(struct logline *l);
+
+#endif

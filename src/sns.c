@@ -1,0 +1,385 @@
+/* ses-feedback - the SNS HTTP(S) envelope.
+ * Strict by design: a genuine SNS message always has this shape, and
+ * anything else is rejected before a byte of it reaches the network or
+ * the database. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "sns.h"
+
+static int get_str(struct json_object *o, const char *key, int required, const char **out,
+    size_t *lenp, size_t max, char *why, size_t whylen);
+static int glob_field(const char *pat, size_t plen, const char *s, size_t slen);
+static int timestamp_ok(const char *s);
+static int message_id_ok(const char *s);
+
+const char *
+sns_type_name(enum sns_type t)
+{
+	switch (t) {
+	case SNS_NOTIFICATION:
+		return "Notification";
+	case SNS_SUBSCRIPTION_CONFIRMATION:
+		return "SubscriptionConfirmation";
+	default:
+		return "UnsubscribeConfirmation";
+	}
+}
+
+struct json_object *
+sns_json_parse(const char *text, size_t len, int depth, char *why, size_t whylen)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object  *obj = NULL;
+	enum json_tokener_error jerr;
+	size_t               end;
+
+	if (len > (size_t)0x7fffffff) {
+		snprintf(why, whylen, "JSON text too large");
+		return NULL;
+	}
+	tok = json_tokener_new_ex(depth);
+	if (tok == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (obj == NULL || jerr != json_tokener_success) {
+		if (jerr == json_tokener_continue)
+			snprintf(why, whylen, "invalid JSON: truncated");
+		else
+			snprintf(why, whylen, "invalid JSON: %s", json_tokener_error_desc(jerr));
+		json_object_put(obj);
+		obj = NULL;
+		goto out;
+	}
+	end = json_tokener_get_parse_end(tok);
+	for (; end < len; end++) {
+		if (strchr(" \t\r\n", text[end]) == NULL || text[end] == '\0') {
+			snprintf(why, whylen, "invalid JSON: data after the value");
+			json_object_put(obj);
+			obj = NULL;
+			goto out;
+		}
+	}
+out:
+	json_tokener_free(tok);
+	return obj;
+}
+
+int
+sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t whylen)
+{
+	struct json_object *root = NULL;
+
+	memset(m, 0, sizeof(*m));
+	root = sns_json_parse(body, len, SNS_MAX_DEPTH, why, whylen);
+	if (root == NULL)
+		return -1;
+	if (!json_object_is_type(root, json_type_object)) {
+		snprintf(why, whylen, "envelope is not a JSON object");
+		goto fail;
+	}
+	m->root = root;
+	if (get_str(root, "Type", 1, &m->type_str, NULL, 64, why, whylen) == -1)
+		goto fail;
+	if (strcmp(m->type_str, "Notification") == 0)
+		m->type = SNS_NOTIFICATION;
+	else if (strcmp(m->type_str, "SubscriptionConfirmation") == 0)
+		m->type = SNS_SUBSCRIPTION_CONFIRMATION;
+	else if (strcmp(m->type_str, "UnsubscribeConfirmation") == 0)
+		m->type = SNS_UNSUBSCRIBE_CONFIRMATION;
+	else {
+		snprintf(why, whylen, "unknown Type \"%.40s\"", m->type_str);
+		goto fail;
+	}
+	if (get_str(root, "MessageId", 1, &m->message_id, NULL, 128, why, whylen) == -1 ||
+	    get_str(root, "TopicArn", 1, &m->topic_arn, NULL, 400, why, whylen) == -1 ||
+	    get_str(root, "Message", 1, &m->message, &m->message_len, len, why, whylen) == -1 ||
+	    get_str(root, "Timestamp", 1, &m->timestamp, NULL, 64, why, whylen) == -1 ||
+	    get_str(root, "SignatureVersion", 1, &m->signature_version, NULL, 8, why, whylen) ==
+		-1 ||
+	    get_str(root, "Signature", 1, &m->signature, NULL, 4096, why, whylen) == -1 ||
+	    get_str(root, "SigningCertURL", 1, &m->signing_cert_url, NULL, 1024, why, whylen) ==
+		-1)
+		goto fail;
+	if (!message_id_ok(m->message_id)) {
+		snprintf(why, whylen, "MessageId is not an SNS message id");
+		goto fail;
+	}
+	if (sns_arn_parse(m->topic_arn, &m->arn) == -1) {
+		snprintf(why, whylen, "TopicArn is not an SNS topic ARN");
+		goto fail;
+	}
+	if (!timestamp_ok(m->timestamp)) {
+		snprintf(why, whylen, "Timestamp is not an ISO 8601 UTC time");
+		goto fail;
+	}
+	if (strcmp(m->signature_version, "1") == 0)
+		m->sigver = 1;
+	else if (strcmp(m->signature_version, "2") == 0)
+		m->sigver = 2;
+	else {
+		snprintf(why, whylen, "unknown SignatureVersion \"%.8s\"", m->signature_version);
+		goto fail;
+	}
+	if (m->type == SNS_NOTIFICATION) {
+		if (get_str(root, "Subject", 0, &m->subject, NULL, 1024, why, whylen) == -1 ||
+		    get_str(root, "UnsubscribeURL", 0, &m->unsubscribe_url, NULL, 2048, why,
+			whylen) == -1)
+			goto fail;
+	} else {
+		if (get_str(root, "SubscribeURL", 1, &m->subscribe_url, NULL, 4096, why, whylen) ==
+			-1 ||
+		    get_str(root, "Token", 1, &m->token, NULL, 2048, why, whylen) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	json_object_put(root);
+	memset(m, 0, sizeof(*m));
+	return -1;
+}
+
+void
+sns_free(struct sns_msg *m)
+{
+	json_object_put(m->root);
+	memset(m, 0, sizeof(*m));
+}
+
+/* A JSON null counts as absent: SNS sends "Subject": null at times. */
+static int
+get_str(struct json_object *o, const char *key, int required, const char **out, size_t *lenp,
+    size_t max, char *why, size_t whylen)
+{
+	struct json_object *v = NULL;
+	const char         *s;
+	size_t              n;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
+		if (!required)
+			return 0;
+		snprintf(why, whylen, "missing field %s", key);
+		return -1;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(why, whylen, "field %s is not a string", key);
+		return -1;
+	}
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (n > max) {
+		snprintf(why, whylen, "field %s too long (%zu bytes)", key, n);
+		return -1;
+	}
+	if (memchr(s, '\0', n) != NULL) {
+		snprintf(why, whylen, "field %s contains a NUL byte", key);
+		return -1;
+	}
+	*out = s;
+	if (lenp != NULL)
+		*lenp = n;
+	return 0;
+}
+
+static int
+add_kv(struct buf *out, const char *k, const char *v)
+{
+	if (buf_adds(out, k) == -1 || buf_add(out, "\n", 1) == -1 || buf_adds(out, v) == -1 ||
+	    buf_add(out, "\n", 1) == -1)
+		return -1;
+	return 0;
+}
+
+int
+sns_string_to_sign(const struct sns_msg *m, struct buf *out)
+{
+	if (add_kv(out, "Message", m->message) == -1 ||
+	    add_kv(out, "MessageId", m->message_id) == -1)
+		return -1;
+	if (m->type == SNS_NOTIFICATION) {
+		if (m->subject != NULL && add_kv(out, "Subject", m->subject) == -1)
+			return -1;
+		if (add_kv(out, "Timestamp", m->timestamp) == -1 ||
+		    add_kv(out, "TopicArn", m->topic_arn) == -1 ||
+		    add_kv(out, "Type", m->type_str) == -1)
+			return -1;
+		return 0;
+	}
+	if (add_kv(out, "SubscribeURL", m->subscribe_url) == -1 ||
+	    add_kv(out, "Timestamp", m->timestamp) == -1 || add_kv(out, "Token", m->token) == -1 ||
+	    add_kv(out, "TopicArn", m->topic_arn) == -1 || add_kv(out, "Type", m->type_str) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+span(const char *s, const char *set, size_t min, size_t max, const char **endp)
+{
+	size_t n = strspn(s, set);
+
+	if (n < min || n > max)
+		return -1;
+	*endp = s + n;
+	return 0;
+}
+
+#define LOWER_DIGIT "abcdefghijklmnopqrstuvwxyz0123456789"
+#define DIGITS      "0123456789"
+
+int
+sns_arn_parse(const char *s, struct sns_arn *a)
+{
+	const char *p, *e;
+	size_t      n;
+
+	memset(a, 0, sizeof(*a));
+	if (strncmp(s, "arn:", 4) != 0)
+		return -1;
+	p = s + 4;
+	if (strncmp(p, "aws:", 4) == 0)
+		strcpy(a->partition, "aws");
+	else if (strncmp(p, "aws-cn:", 7) == 0)
+		strcpy(a->partition, "aws-cn");
+	else if (strncmp(p, "aws-us-gov:", 11) == 0)
+		strcpy(a->partition, "aws-us-gov");
+	else
+		return -1;
+	p += strlen(a->partition) + 1;
+	if (strncmp(p, "sns:", 4) != 0)
+		return -1;
+	p += 4;
+	/* region: lower-case letters, digits and dashes, such as eu-west-3 */
+	if (span(p, LOWER_DIGIT "-", 4, sizeof(a->region) - 1, &e) == -1 || *e != ':' ||
+	    *p == '-' || e[-1] == '-')
+		return -1;
+	memcpy(a->region, p, (size_t)(e - p));
+	p = e + 1;
+	if (span(p, DIGITS, 12, 12, &e) == -1 || *e != ':')
+		return -1;
+	memcpy(a->account, p, 12);
+	p = e + 1;
+	n = strlen(p);
+	if (span(p, LOWER_DIGIT "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-.", 1, 256, &e) == -1 || *e != '\0')
+		return -1;
+	/* A dot is allowed only as FIFO topics' ".fifo" suffix. */
+	e = strchr(p, '.');
+	if (e != NULL && (strcmp(e, ".fifo") != 0 || e == p))
+		return -1;
+	memcpy(a->name, p, n);
+	return 0;
+}
+
+int
+sns_host_for(const struct sns_arn *arn, char *host, size_t hostlen)
+{
+	int n;
+
+	if (strcmp(arn->partition, "aws-cn") == 0)
+		n = snprintf(host, hostlen, "sns.%s.amazonaws.com.cn", arn->region);
+	else
+		n = snprintf(host, hostlen, "sns.%s.amazonaws.com", arn->region);
+	return (n < 0 || (size_t)n >= hostlen) ? -1 : 0;
+}
+
+/* '*' matches any run of characters inside one field. */
+static int
+glob_field(const char *pat, size_t plen, const char *s, size_t slen)
+{
+	size_t i;
+
+	if (plen == 0)
+		return slen == 0;
+	if (pat[0] == '*') {
+		for (i = 0; i <= slen; i++) {
+			if (glob_field(pat + 1, plen - 1, s + i, slen - i))
+				return 1;
+		}
+		return 0;
+	}
+	if (slen == 0 || pat[0] != s[0])
+		return 0;
+	return glob_field(pat + 1, plen - 1, s + 1, slen - 1);
+}
+
+static int
+pattern_matches(const char *pat, size_t plen, const char *arn)
+{
+	const char *pe = pat + plen, *pf, *af;
+	size_t      fields = 0;
+
+	for (;;) {
+		pf = memchr(pat, ':', (size_t)(pe - pat));
+		af = strchr(arn, ':');
+		if (pf == NULL)
+			pf = pe;
+		if (af == NULL)
+			af = arn + strlen(arn);
+		if (!glob_field(pat, (size_t)(pf - pat), arn, (size_t)(af - arn)))
+			return 0;
+		fields++;
+		if (pf == pe || *af == '\0')
+			return pf == pe && *af == '\0' && fields == 6;
+		pat = pf + 1;
+		arn = af + 1;
+	}
+}
+
+int
+sns_topic_allowed(const char *list, const char *arn)
+{
+	const char *p = list;
+	size_t      n;
+
+	while (*p != '\0') {
+		p += strspn(p, " ,\t\r\n");
+		n = strcspn(p, " ,\t\r\n");
+		if (n > 0 && n <= 512 && pattern_matches(p, n, arn))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* 2012-05-02T00:54:06.655Z: SNS always sends UTC with milliseconds, but a
+ * missing fraction is tolerated. */
+static int
+timestamp_ok(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t            i;
+
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd') {
+			if (s[i] < '0' || s[i] > '9')
+				return 0;
+		} else if (s[i] != shape[i]) {
+			return 0;
+		}
+	}
+	s += i;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return strcmp(s, "Z") == 0;
+}
+
+static int
+message_id_ok(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_");
+
+	return n > 0 && s[n] == '\0';
+}

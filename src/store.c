@@ -1,0 +1,396 @@
+/* ses-feedback - PostgreSQL (libpq).
+ * Errors are sorted into "try later" (connection lost, server starting or
+ * stopping, read-only, serialization, timeouts) and "broken" (anything
+ * else); the first becomes 503 so SNS retries, nothing is lost. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "store.h"
+
+#define STORE_CONNECT_TIMEOUT   "3"
+#define STORE_STATEMENT_TIMEOUT "5s"
+
+struct store {
+	PGconn *conn;    /* owned; NULL when not connected */
+	char   *dsn;     /* owned; the DSN conn was made with */
+	int     version; /* schema version seen on conn */
+};
+
+struct stmt {
+	const char *name;
+	const char *sql;
+	int         nparams;
+};
+
+static const struct stmt stmts[] = {
+	{ "sf_ping", "SELECT 1", 0 },
+	{ "sf_seen", "SELECT 1 FROM ses_feedback.notifications WHERE sns_message_id = $1", 1 },
+	{ "sf_ingest", "SELECT ses_feedback.ingest($1::jsonb)", 1 },
+};
+
+static PGconn *open_conn(const char *dsn, char *why, size_t whylen);
+static int read_version(PGconn *c, char *why, size_t whylen);
+static enum store_status ensure(struct store *st, const char *dsn, char *why, size_t whylen);
+static enum store_status classify(PGconn *c, PGresult *r);
+static void drop(struct store *st);
+static enum store_status run(struct store *st, const char *dsn, const char *name,
+    const char *param, PGresult **res, char *why, size_t whylen);
+
+int
+store_schema_wanted(void)
+{
+	int i, v = 0;
+
+	for (i = 0; store_migrations[i].name != NULL; i++) {
+		if (store_migrations[i].version > v)
+			v = store_migrations[i].version;
+	}
+	return v;
+}
+
+struct store *
+store_new(void)
+{
+	return calloc(1, sizeof(struct store));
+}
+
+void
+store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	drop(st);
+	free(st);
+}
+
+static void
+drop(struct store *st)
+{
+	PQfinish(st->conn);
+	st->conn = NULL;
+	free(st->dsn);
+	st->dsn = NULL;
+	st->version = 0;
+}
+
+static void
+conn_error(PGconn *c, char *why, size_t whylen)
+{
+	const char *m = c != NULL ? PQerrorMessage(c) : "out of memory";
+	size_t      n;
+
+	snprintf(why, whylen, "%s", m);
+	n = strlen(why);
+	while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
+		why[--n] = '\0';
+	for (; n > 0; n--) {
+		if (why[n - 1] == '\n')
+			why[n - 1] = ' ';
+	}
+}
+
+/* The DSN's own settings win over our defaults: it is expanded last. */
+static PGconn *
+open_conn(const char *dsn, char *why, size_t whylen)
+{
+	const char *keys[] = { "connect_timeout", "fallback_application_name", "dbname", NULL };
+	const char *vals[] = { STORE_CONNECT_TIMEOUT, "ses-feedback", dsn, NULL };
+	PGconn     *c;
+	PGresult   *r;
+
+	c = PQconnectdbParams(keys, vals, 1);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		conn_error(c, why, whylen);
+		PQfinish(c);
+		return NULL;
+	}
+	r = PQexec(c, "SET statement_timeout = '" STORE_STATEMENT_TIMEOUT "'; "
+		      "SET client_min_messages = warning");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		conn_error(c, why, whylen);
+		PQclear(r);
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(r);
+	return c;
+}
+
+static int
+read_version(PGconn *c, char *why, size_t whylen)
+{
+	PGresult   *r;
+	const char *state;
+	int         v = -1;
+
+	r = PQexec(c, "SELECT coalesce(max(version), 0) FROM ses_feedback.schema_migrations");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		v = atoi(PQgetvalue(r, 0, 0));
+	} else {
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (state != NULL && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+			v = 0; /* no schema yet */
+		else
+			conn_error(c, why, whylen);
+	}
+	PQclear(r);
+	return v;
+}
+
+static enum store_status
+ensure(struct store *st, const char *dsn, char *why, size_t whylen)
+{
+	PGresult *r;
+	size_t    i;
+	int       want = store_schema_wanted();
+
+	if (st->conn != NULL && (strcmp(st->dsn, dsn) != 0 || PQstatus(st->conn) != CONNECTION_OK))
+		drop(st);
+	if (st->conn == NULL) {
+		st->conn = open_conn(dsn, why, whylen);
+		if (st->conn == NULL)
+			return STORE_UNAVAILABLE;
+		st->dsn = strdup(dsn);
+		if (st->dsn == NULL) {
+			drop(st);
+			snprintf(why, whylen, "out of memory");
+			return STORE_FAILED;
+		}
+		st->version = 0;
+		r = PQprepare(st->conn, stmts[0].name, stmts[0].sql, stmts[0].nparams, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			conn_error(st->conn, why, whylen);
+			PQclear(r);
+			drop(st);
+			return STORE_UNAVAILABLE;
+		}
+		PQclear(r);
+	}
+	if (st->version < want) {
+		st->version = read_version(st->conn, why, whylen);
+		if (st->version < 0) {
+			drop(st);
+			return STORE_UNAVAILABLE;
+		}
+		if (st->version < want) {
+			snprintf(why, whylen,
+			    "database schema is version %d, this program needs %d: "
+			    "run `ses-feedback migrate`",
+			    st->version, want);
+			return STORE_UNAVAILABLE;
+		}
+		/* The statements that need the schema. */
+		for (i = 1; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+			r = PQprepare(st->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
+			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+				conn_error(st->conn, why, whylen);
+				PQclear(r);
+				drop(st);
+				return STORE_UNAVAILABLE;
+			}
+			PQclear(r);
+		}
+	}
+	return STORE_OK;
+}
+
+static int
+starts(const char *s, const char *prefix)
+{
+	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static enum store_status
+classify(PGconn *c, PGresult *r)
+{
+	const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	if (PQstatus(c) != CONNECTION_OK || s == NULL)
+		return STORE_UNAVAILABLE;
+	if (starts(s, "08") || starts(s, "53") || starts(s, "57P") || strcmp(s, "57014") == 0 ||
+	    strcmp(s, "25006") == 0 || strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 ||
+	    strcmp(s, "55P03") == 0 || strcmp(s, "55006") == 0)
+		return STORE_UNAVAILABLE;
+	return STORE_FAILED;
+}
+
+/* Execute a prepared statement. A connection lost underneath (server
+ * restarted) is re-made and the statement run once more: safe, because
+ * ingest is idempotent on the MessageId. */
+static enum store_status
+run(struct store *st, const char *dsn, const char *name, const char *param, PGresult **res,
+    char *why, size_t whylen)
+{
+	enum store_status s;
+	const char       *state;
+	PGresult         *r = NULL;
+	int               attempt;
+
+	*res = NULL;
+	for (attempt = 0; attempt < 2; attempt++) {
+		s = ensure(st, dsn, why, whylen);
+		if (s != STORE_OK)
+			return s;
+		r = PQexecPrepared(st->conn, name, param != NULL ? 1 : 0, &param, NULL, NULL, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK) {
+			*res = r;
+			return STORE_OK;
+		}
+		conn_error(st->conn, why, whylen);
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		s = classify(st->conn, r);
+		PQclear(r);
+		/* 26000: our prepared statement is gone (a pooler, DISCARD). */
+		if (PQstatus(st->conn) != CONNECTION_OK || (state && strcmp(state, "26000") == 0)) {
+			drop(st);
+			continue;
+		}
+		return s;
+	}
+	return STORE_UNAVAILABLE;
+}
+
+enum store_status
+store_ping(struct store *st, const char *dsn, char *why, size_t whylen)
+{
+	PGresult         *r;
+	enum store_status s;
+
+	s = run(st, dsn, "sf_ping", NULL, &r, why, whylen);
+	PQclear(r);
+	return s;
+}
+
+enum store_status
+store_seen(struct store *st, const char *dsn, const char *message_id, int *seen, char *why,
+    size_t whylen)
+{
+	PGresult         *r;
+	enum store_status s;
+
+	*seen = 0;
+	s = run(st, dsn, "sf_seen", message_id, &r, why, whylen);
+	if (s == STORE_OK)
+		*seen = PQntuples(r) > 0;
+	PQclear(r);
+	return s;
+}
+
+enum store_status
+store_ingest(struct store *st, const char *dsn, const char *json, int *duplicate, char *why,
+    size_t whylen)
+{
+	PGresult         *r;
+	enum store_status s;
+
+	*duplicate = 0;
+	s = run(st, dsn, "sf_ingest", json, &r, why, whylen);
+	if (s == STORE_OK) {
+		if (PQntuples(r) != 1) {
+			snprintf(why, whylen, "ses_feedback.ingest() returned no row");
+			s = STORE_FAILED;
+		} else {
+			*duplicate = strcmp(PQgetvalue(r, 0, 0), "duplicate") == 0;
+		}
+	}
+	PQclear(r);
+	return s;
+}
+
+int
+store_schema_version(const char *dsn, char *why, size_t whylen)
+{
+	PGconn *c;
+	int     v;
+
+	c = open_conn(dsn, why, whylen);
+	if (c == NULL)
+		return -1;
+	v = read_version(c, why, whylen);
+	PQfinish(c);
+	return v;
+}
+
+static int
+exec_ok(PGconn *c, const char *sql, char *why, size_t whylen)
+{
+	PGresult *r = PQexec(c, sql);
+	int       ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		conn_error(c, why, whylen);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+int
+store_migrate(const char *dsn, FILE *out, char *why, size_t whylen)
+{
+	const struct store_migration *m;
+	PGconn                       *c;
+	PGresult                     *r = NULL;
+	char                          ver[16];
+	const char                   *params[2];
+	int                           have, applied = 0, ret = -1;
+
+	c = open_conn(dsn, why, whylen);
+	if (c == NULL)
+		return -1;
+	/* Two migrates at once (two hosts deploying) take turns. */
+	if (exec_ok(c, "SELECT pg_advisory_lock(hashtext('ses_feedback.migrate'))", why, whylen) ==
+		-1 ||
+	    exec_ok(c, "CREATE SCHEMA IF NOT EXISTS ses_feedback", why, whylen) == -1 ||
+	    exec_ok(c,
+		"CREATE TABLE IF NOT EXISTS ses_feedback.schema_migrations ("
+		" version integer PRIMARY KEY, name text NOT NULL,"
+		" applied_at timestamptz NOT NULL DEFAULT now())",
+		why, whylen) == -1)
+		goto out;
+	have = read_version(c, why, whylen);
+	if (have < 0)
+		goto out;
+	for (m = store_migrations; m->name != NULL; m++) {
+		if (m->version <= have)
+			continue;
+		snprintf(ver, sizeof(ver), "%d", m->version);
+		params[0] = ver;
+		params[1] = m->name;
+		if (exec_ok(c, "BEGIN", why, whylen) == -1)
+			goto out;
+		if (exec_ok(c, m->sql, why, whylen) == -1) {
+			char inner[512];
+
+			snprintf(inner, sizeof(inner), "%s", why);
+			snprintf(why, whylen, "migration %s failed: %s", m->name, inner);
+			exec_ok(c, "ROLLBACK", inner, sizeof(inner));
+			goto out;
+		}
+		r = PQexecParams(c,
+		    "INSERT INTO ses_feedback.schema_migrations (version, name) VALUES ($1, $2)", 2,
+		    NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			conn_error(c, why, whylen);
+			goto out;
+		}
+		PQclear(r);
+		r = NULL;
+		if (exec_ok(c, "COMMIT", why, whylen) == -1)
+			goto out;
+		fprintf(out, "applied %s\n", m->name);
+		applied++;
+	}
+	fprintf(out, "schema ses_feedback is at version %d (%d migration%s applied)\n",
+	    store_schema_wanted() > have ? store_schema_wanted() : have, applied,
+	    applied == 1 ? "" : "s");
+	ret = 0;
+out:
+	PQclear(r);
+	PQfinish(c); /* also releases the advisory lock */
+	return ret;
+}

@@ -1,0 +1,74 @@
+/* ses-feedback - proving an SNS message genuine. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "buf.h"
+#include "sig.h"
+#include "verify.h"
+
+enum verify_result
+verify_local(const struct sns_msg *m, const char *topics, int min_sigver, char *why,
+    size_t whylen)
+{
+	char err[256];
+
+	if (topics != NULL && !sns_topic_allowed(topics, m->topic_arn)) {
+		snprintf(why, whylen,
+		    "topic not allowed: add it to SES_FEEDBACK_TOPICS if this endpoint should "
+		    "accept it");
+		return VERIFY_FORBIDDEN;
+	}
+	if (m->sigver < min_sigver) {
+		snprintf(why, whylen,
+		    "SignatureVersion %d is below SES_FEEDBACK_MIN_SIGNATURE_VERSION=%d: set the "
+		    "topic's SignatureVersion attribute to 2",
+		    m->sigver, min_sigver);
+		return VERIFY_FORBIDDEN;
+	}
+	if (cert_url_check(m->signing_cert_url, &m->arn, err, sizeof(err)) == -1) {
+		snprintf(why, whylen, "SigningCertURL refused: %s", err);
+		return VERIFY_FORBIDDEN;
+	}
+	return VERIFY_OK;
+}
+
+enum verify_result
+verify_signature(const struct sns_msg *m, EVP_PKEY *key, char *why, size_t whylen)
+{
+	struct buf         sts;
+	enum verify_result ret = VERIFY_OK;
+
+	buf_init(&sts, m->message_len + 16384);
+	if (sns_string_to_sign(m, &sts) == -1) {
+		snprintf(why, whylen, "string to sign too large");
+		return VERIFY_FORBIDDEN;
+	}
+	if (sig_verify(key, m->sigver, sts.data, sts.len, m->signature, why, whylen) == -1)
+		ret = VERIFY_FORBIDDEN;
+	buf_free(&sts);
+	return ret;
+}
+
+enum verify_result
+verify_message(const struct sns_msg *m, const struct cfg *c, struct cert_cache *cc,
+    struct http *h, time_t now, enum cert_source *from, char *why, size_t whylen)
+{
+	struct http_opts   ho = { c->ca_file, c->connect_to, 0 };
+	enum verify_result v;
+	EVP_PKEY          *key = NULL;
+
+	v = verify_local(m, c->topics, c->min_sigver, why, whylen);
+	if (v != VERIFY_OK)
+		return v;
+	switch (cert_get(cc, h, &ho, c->cert_cache, m->signing_cert_url, &m->arn, now, &key, from,
+	    why, whylen)) {
+	case CERT_OK:
+		break;
+	case CERT_UNAVAILABLE:
+		return VERIFY_UNAVAILABLE;
+	default:
+		return VERIFY_FORBIDDEN;
+	}
+	return verify_signature(m, key, why, whylen);
+}
