@@ -1,0 +1,387 @@
+"""Integration harness: real PostgreSQL, nginx, spawn-fcgi, ses-feedback and
+a local HTTPS server standing in for the SNS hosts, all under one temp dir,
+all on loopback, always torn down.
+"""
+import http.client
+import http.server
+import os
+import pwd
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("SES_FEEDBACK_BIN", os.path.join(TOP, "ses-feedback"))
+PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=10.0, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if pred():
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def run(cmd, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run(cmd, **kw)
+
+
+class Tmp:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="sesfb-")
+        os.chmod(self.dir, 0o755)
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Postgres:
+    """A throwaway cluster on a Unix socket in the temp dir. As root it runs
+    as the postgres user, because initdb refuses root."""
+
+    def __init__(self, tmp):
+        self.base = tmp.path("pg")
+        self.data = os.path.join(self.base, "data")
+        self.sock = self.base
+        self.log = os.path.join(self.base, "postgres.log")
+        os.makedirs(self.base)
+        self.as_user = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.base, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        r = run(self.as_user + [PGBIN + "/initdb", "-D", self.data, "-A", "trust",
+                                "-U", "postgres", "--no-sync", "-E", "UTF8"])
+        if r.returncode != 0:
+            raise RuntimeError("initdb failed: " + r.stderr)
+        self.start()
+        self.psql_admin("CREATE DATABASE sesfb")
+        self.dsn = "host=%s dbname=sesfb user=postgres" % self.sock
+
+    def start(self):
+        r = run(self.as_user + [PGBIN + "/pg_ctl", "-D", self.data, "-l", self.log, "-w",
+                                "-o", "-k %s -c listen_addresses='' -c fsync=off" % self.sock,
+                                "start"])
+        if r.returncode != 0:
+            raise RuntimeError("pg_ctl start failed: " + r.stderr + r.stdout)
+
+    def stop(self):
+        run(self.as_user + [PGBIN + "/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"])
+
+    def psql_admin(self, sql, db="postgres"):
+        r = run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.sock, "-U",
+                 "postgres", "-d", db, "-c", sql])
+        if r.returncode != 0:
+            raise RuntimeError("psql: " + r.stderr)
+
+    def query(self, sql, db="sesfb"):
+        """Rows as lists of strings (NULL as None)."""
+        r = run(["psql", "-X", "-A", "-t", "-F", "\x1f", "-P", "null=\x01N", "-v",
+                 "ON_ERROR_STOP=1", "-h", self.sock, "-U", "postgres", "-d", db, "-c", sql])
+        if r.returncode != 0:
+            raise RuntimeError("psql: " + r.stderr)
+        rows = []
+        for line in r.stdout.split("\n"):
+            if line == "":
+                continue
+            rows.append([None if c == "\x01N" else c for c in line.split("\x1f")])
+        return rows
+
+    def scalar(self, sql):
+        rows = self.query(sql)
+        return rows[0][0] if rows else None
+
+
+class Certs:
+    """A test CA, a TLS certificate for the SNS hosts, and SNS signing keys."""
+
+    HOSTS = ["sns.us-east-1.amazonaws.com", "sns.eu-west-1.amazonaws.com",
+             "sns.us-west-2.amazonaws.com", "sns.cn-north-1.amazonaws.com.cn"]
+
+    def __init__(self, tmp=None, directory=None):
+        d = directory or tmp.path("certs")
+        os.makedirs(d, exist_ok=True)
+        self.dir = d
+        if os.path.exists(os.path.join(d, "signing.pem")):
+            self._load()
+            return
+        self.ca_key = os.path.join(d, "ca.key")
+        self.ca = os.path.join(d, "ca.pem")
+        self._ossl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.ca_key,
+                    "-out", self.ca, "-days", "2", "-subj", "/CN=ses-feedback test CA"])
+        self.tls_key, self.tls = self.issue("tls", "sns.us-east-1.amazonaws.com", self.HOSTS)
+        self.sign_key, self.sign_cert = self.self_signed("signing", "sns.amazonaws.com")
+        self.other_key, self.other_cert = self.self_signed("other", "sns.amazonaws.com")
+        self.evil_key, self.evil_cert = self.self_signed("evil", "evil.example.com")
+
+    def _load(self):
+        j = lambda n: os.path.join(self.dir, n)
+        self.ca, self.ca_key = j("ca.pem"), j("ca.key")
+        self.tls, self.tls_key = j("tls.pem"), j("tls.key")
+        self.sign_cert, self.sign_key = j("signing.pem"), j("signing.key")
+        self.other_cert, self.other_key = j("other.pem"), j("other.key")
+        self.evil_cert, self.evil_key = j("evil.pem"), j("evil.key")
+
+    def _ossl(self, args):
+        r = run(["openssl"] + args)
+        if r.returncode != 0:
+            raise RuntimeError("openssl %s: %s" % (args[0], r.stderr))
+
+    def issue(self, name, cn, sans):
+        key = os.path.join(self.dir, name + ".key")
+        csr = os.path.join(self.dir, name + ".csr")
+        crt = os.path.join(self.dir, name + ".pem")
+        ext = os.path.join(self.dir, name + ".ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=" + ",".join("DNS:" + h for h in sans) + "\n")
+        self._ossl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+                    "-subj", "/CN=" + cn])
+        self._ossl(["x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key,
+                    "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext])
+        return key, crt
+
+    def self_signed(self, name, cn):
+        key = os.path.join(self.dir, name + ".key")
+        crt = os.path.join(self.dir, name + ".pem")
+        self._ossl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", crt, "-days", "2", "-subj", "/CN=" + cn])
+        return key, crt
+
+
+class FakeSNS:
+    """HTTPS server standing in for sns.<region>.amazonaws.com: serves signing
+    certificates and answers ConfirmSubscription. Every request is logged."""
+
+    def __init__(self, certs, port=0):
+        self.pems = {}            # path -> PEM text
+        self.requests = []        # (host, path) in order
+        self.confirm_status = 200
+        self.lock = threading.Lock()
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                with outer.lock:
+                    outer.requests.append((self.headers.get("Host"), self.path))
+                u = urllib.parse.urlsplit(self.path)
+                if u.path in outer.pems:
+                    self._send(200, outer.pems[u.path], "application/x-pem-file")
+                elif u.path == "/" and "Action=ConfirmSubscription" in (u.query or ""):
+                    q = urllib.parse.parse_qs(u.query)
+                    arn = q.get("TopicArn", [""])[0] + ":5a0ed9e0-7d51-4a8b-9d2f-4f9c1b7e6a01"
+                    body = ('<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/'
+                            '2010-03-31/"><ConfirmSubscriptionResult><SubscriptionArn>%s'
+                            '</SubscriptionArn></ConfirmSubscriptionResult><ResponseMetadata>'
+                            '<RequestId>075ecce8-8dac-11e1-bf80-f781d96e9307</RequestId>'
+                            '</ResponseMetadata></ConfirmSubscriptionResponse>' % arn)
+                    self._send(outer.confirm_status, body, "text/xml")
+                else:
+                    self._send(404, "not found", "text/plain")
+
+            def _send(self, code, body, ctype):
+                data = body.encode()
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certs.tls, certs.tls_key)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def serve_pem(self, cert_id, pem_file):
+        with open(pem_file) as f:
+            self.pems["/SimpleNotificationService-%s.pem" % cert_id] = f.read()
+
+    def connect_to(self):
+        return " ".join("%s:443:127.0.0.1:%d" % (h, self.port) for h in Certs.HOSTS)
+
+    def count(self, pred=lambda h, p: True):
+        with self.lock:
+            return sum(1 for h, p in self.requests if pred(h, p))
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Proc:
+    """A child process with its output in a log file."""
+
+    def __init__(self, cmd, log, env=None, stdin=None):
+        self.log = log
+        self.logf = open(log, "ab")
+        self.p = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=env,
+                                  stdin=stdin, start_new_session=True)
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=25):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.p.pid, signal.SIGKILL)
+                self.p.wait()
+        self.logf.close()
+        return self.p.returncode
+
+    def text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+def service_env(extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SES_FEEDBACK_")}
+    env.update(extra)
+    return env
+
+
+def start_serve(tmp, name, env, workers=2):
+    sock = tmp.path(name + ".sock")
+    p = Proc([BIN, "serve", "--listen", "unix:" + sock, "--workers", str(workers),
+              "--socket-mode", "0666"], tmp.path(name + ".log"), env=service_env(env))
+    wait_for(lambda: os.path.exists(sock), what="serve socket " + sock)
+    return p, sock
+
+
+def start_spawn_fcgi(tmp, name, env, children=2):
+    """spawn-fcgi binds the socket and starts the program with it on fd 0,
+    as an unprivileged user when we are root. Returns the child pids."""
+    sock = tmp.path(name + ".sock")
+    log = tmp.path(name + ".log")
+    pidf = tmp.path(name + ".pid")
+    args = ["spawn-fcgi", "-s", sock, "-M", "0666", "-F", str(children), "-P", pidf]
+    if os.geteuid() == 0:
+        args += ["-u", "nobody", "-g", "nogroup"]
+    with open(log, "ab") as f:
+        r = subprocess.run(args + ["--", BIN], stdout=f, stderr=subprocess.STDOUT,
+                           env=service_env(env))
+    if r.returncode != 0:
+        raise RuntimeError("spawn-fcgi failed: " + open(log).read())
+    wait_for(lambda: os.path.exists(sock), what="spawn-fcgi socket")
+    with open(pidf) as f:
+        pids = [int(x) for x in f.read().split()]
+    return pids, sock
+
+
+def kill_pids(pids, timeout=10):
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    end = time.time() + timeout
+    for p in pids:
+        while time.time() < end:
+            try:
+                os.kill(p, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+NGINX_MAIN = """
+daemon off;
+master_process on;
+worker_processes 1;
+pid {tmp}/{name}.pid;
+error_log {tmp}/{name}-error.log info;
+{user}
+events {{ worker_connections 512; }}
+http {{
+    access_log {tmp}/{name}-access.log;
+    client_body_temp_path {tmp}/{name}-body;
+    fastcgi_temp_path {tmp}/{name}-fastcgi;
+    proxy_temp_path {tmp}/{name}-proxy;
+    uwsgi_temp_path {tmp}/{name}-uwsgi;
+    scgi_temp_path {tmp}/{name}-scgi;
+{http}
+}}
+"""
+
+
+class Nginx:
+    def __init__(self, tmp, name, http_block):
+        self.port = free_port()
+        conf_dir = tmp.path(name + "-conf")
+        os.makedirs(conf_dir)
+        # `include fastcgi_params;` in the shipped snippet resolves here.
+        shutil.copy(find_fastcgi_params(), os.path.join(conf_dir, "fastcgi_params"))
+        conf = os.path.join(conf_dir, "nginx.conf")
+        user = "user root root;" if os.geteuid() == 0 else ""
+        with open(conf, "w") as f:
+            f.write(NGINX_MAIN.format(tmp=tmp.dir, name=name, user=user,
+                                      http=http_block.replace("@PORT@", str(self.port))))
+        self.conf = conf
+        r = run(["nginx", "-t", "-p", tmp.dir, "-c", conf])
+        if r.returncode != 0:
+            raise RuntimeError("nginx -t: " + r.stderr)
+        self.proc = Proc(["nginx", "-p", tmp.dir, "-c", conf], tmp.path(name + ".out"))
+        wait_for(lambda: socket.create_connection(("127.0.0.1", self.port), 0.2).close() or True,
+                 what="nginx port")
+
+    def reload(self):
+        self.proc.p.send_signal(signal.SIGHUP)
+
+    def stop(self):
+        self.proc.stop(signal.SIGQUIT)
+
+
+def find_fastcgi_params():
+    for p in ("/etc/nginx/fastcgi_params", "/usr/share/nginx/fastcgi_params"):
+        if os.path.exists(p):
+            return p
+    raise RuntimeError("nginx fastcgi_params not found: apt-get install nginx-light")
+
+
+def request(port, method, path, body=None, headers=None, timeout=20):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read().decode("utf-8", "replace")
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        c.close()

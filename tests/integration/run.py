@@ -1,0 +1,55 @@
+"""Run integration test modules: each test_* function in file order, one
+shared world per module (setup/teardown). Prints one line per test and
+closes with `N passed, N failed`."""
+import importlib
+import inspect
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def main(argv):
+    mods = argv[1:] or ["test_core"]
+    only = os.environ.get("TEST_ONLY")
+    passed = failed = 0
+    for name in mods:
+        mod = importlib.import_module(name)
+        tests = [(n, f) for n, f in vars(mod).items()
+                 if n.startswith("test_") and inspect.isfunction(f)]
+        tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
+        if only:
+            tests = [t for t in tests if only in t[0]]
+        try:
+            mod.setup()
+        except Exception:
+            traceback.print_exc()
+            print("not ok %s setup" % name)
+            failed += len(tests) or 1
+            try:
+                mod.teardown()
+            except Exception:
+                pass
+            continue
+        try:
+            for n, f in tests:
+                t0 = time.time()
+                try:
+                    f()
+                    passed += 1
+                    print("ok     %s.%s (%.2fs)" % (name, n, time.time() - t0), flush=True)
+                except Exception as e:
+                    failed += 1
+                    print("FAILED %s.%s: %s" % (name, n, e), flush=True)
+                    traceback.print_exc(limit=3)
+        finally:
+            mod.teardown()
+    print("integration: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

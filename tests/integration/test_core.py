@@ -1,0 +1,640 @@
+"""The core service end to end: SNS-format POSTs through nginx (with the
+shipped snippet) into ses-feedback (serve and spawn-fcgi) into a real
+PostgreSQL, certificates and confirmations from a local HTTPS stand-in."""
+import copy
+import glob
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+import harness as H
+import sns_signer as S
+
+FIX = os.path.join(H.TOP, "tests", "fixtures", "ses")
+TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-bounces"
+TOPIC_EVENTS = "arn:aws:sns:us-east-1:123456789012:ses-events"
+TOPIC_EU = "arn:aws:sns:eu-west-1:123456789012:ses-eu"
+OTHER_ACCOUNT_TOPIC = "arn:aws:sns:us-east-1:210987654321:ses-bounces"
+ALLOWED = "arn:aws:sns:us-east-1:123456789012:ses-*, " + TOPIC_EU
+CERT_ID = "0123456789abcdef0123456789abcdef"
+EVIL_ID = "badbadbadbadbadbadbadbadbadbadba"
+OTHER_ID = "0000000000000000aaaaaaaaaaaaaaaa"
+
+
+def fixture(name):
+    with open(os.path.join(FIX, name)) as f:
+        return f.read()
+
+
+class World:
+    """Everything started once for the suite."""
+
+    def start(self):
+        self.tmp = H.Tmp()
+        self.pg = H.Postgres(self.tmp)
+        self.certs = H.Certs(self.tmp)
+        self.sns = H.FakeSNS(self.certs)
+        self.sns.serve_pem(CERT_ID, self.certs.sign_cert)
+        self.sns.serve_pem(EVIL_ID, self.certs.evil_cert)
+        self.sns.serve_pem(OTHER_ID, self.certs.other_cert)
+        self.cache = self.tmp.path("certcache")
+        os.makedirs(self.cache)
+        r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": self.pg.dsn}))
+        assert r.returncode == 0, r.stderr
+        # The program's own environment names a wrong topic and no CA: the
+        # nginx fastcgi_param lines must win for the requests to pass.
+        self.serve_env = {"SES_FEEDBACK_DSN": self.pg.dsn,
+                          "SES_FEEDBACK_TOPICS": "arn:aws:sns:us-east-1:999999999999:wrong"}
+        self.serve, self.sock = H.start_serve(self.tmp, "serve", self.serve_env)
+        self.nginx = H.Nginx(self.tmp, "nx", self.nginx_http(self.sock))
+        self.port = self.nginx.port
+
+    def params(self, **over):
+        p = {"SES_FEEDBACK_DSN": self.pg.dsn, "SES_FEEDBACK_TOPICS": ALLOWED,
+             "SES_FEEDBACK_CA_FILE": self.certs.ca,
+             "SES_FEEDBACK_CONNECT_TO": self.sns.connect_to(),
+             "SES_FEEDBACK_CERT_CACHE": self.cache}
+        p.update(over)
+        return "".join('        fastcgi_param %s "%s";\n' % kv for kv in p.items())
+
+    def location(self, path, **over):
+        return ("    location = %s {\n%s        include %s/nginx/ses-feedback.conf;\n    }\n"
+                % (path, self.params(**over), H.TOP))
+
+    def nginx_http(self, sock):
+        dead = " ".join("%s:443:127.0.0.1:1" % h for h in H.Certs.HOSTS)
+        return ("upstream ses_feedback { server unix:%s; keepalive 4; }\n"
+                "server {\n    listen 127.0.0.1:@PORT@;\n" % sock
+                + self.location("/sns")
+                + self.location("/sns-manual", SES_FEEDBACK_AUTO_CONFIRM="off")
+                + self.location("/sns-v2only", SES_FEEDBACK_MIN_SIGNATURE_VERSION="2")
+                + self.location("/sns-small", SES_FEEDBACK_MAX_BODY="4096")
+                + self.location("/sns-deadcert", SES_FEEDBACK_CONNECT_TO=dead,
+                                SES_FEEDBACK_CERT_CACHE="")
+                + self.location("/sns-badconfig", SES_FEEDBACK_AUTO_CONFIRM="maybe")
+                + "}\n")
+
+    def stop(self):
+        for f in (lambda: self.nginx.stop(), lambda: self.serve.stop(),
+                  lambda: self.sns.close(), lambda: self.pg.stop()):
+            try:
+                f()
+            except Exception:
+                pass
+        if os.environ.get("SES_FEEDBACK_KEEP_TMP"):
+            print("# kept", self.tmp.dir)
+        else:
+            self.tmp.cleanup()
+
+
+W = World()
+
+
+def setup():
+    W.start()
+
+
+def teardown():
+    W.stop()
+
+
+# ---- helpers ---------------------------------------------------------------
+
+def signed(message, topic=TOPIC, key=None, cert_id=CERT_ID, **kw):
+    env = S.envelope(topic, message, cert=S.cert_url(topic, cert_id), **kw)
+    return S.sign(env, key or W.certs.sign_key)
+
+
+def post(env, path="/sns", headers=None, body=None, port=None):
+    h = S.headers_for(env) if env is not None else {}
+    if headers:
+        h.update(headers)
+    h = {k: v for k, v in h.items() if v is not None}
+    data = body if body is not None else json.dumps(env, indent=2).encode()
+    return H.request(port or W.port, "POST", path, body=data, headers=h)
+
+
+def count(table, where="true"):
+    return int(W.pg.scalar("SELECT count(*) FROM ses_feedback.%s WHERE %s" % (table, where)))
+
+
+def is_suppressed(email):
+    return W.pg.scalar("SELECT ses_feedback.is_suppressed('%s')" % email) == "t"
+
+
+def stored(env):
+    return count("notifications", "sns_message_id = '%s'" % env["MessageId"])
+
+
+def expect(status, env, path="/sns", rows=None, **kw):
+    before = count("notifications")
+    st, hdr, body = post(env, path, **kw)
+    assert st == status, "want %d, got %d (%s)" % (status, st, body.strip())
+    after = count("notifications")
+    if rows is not None:
+        assert after - before == rows, "want %d new rows, got %d" % (rows, after - before)
+    return hdr, body
+
+
+def log_has(*words, timeout=3.0):
+    def ok():
+        for line in W.serve.text().splitlines():
+            if all(w in line for w in words):
+                return True
+        return False
+    H.wait_for(ok, timeout, "log line with " + repr(words))
+
+
+# ---- the tests -----------------------------------------------------------
+
+def test_health_get_answers_200_when_database_up():
+    st, _, body = H.request(W.port, "GET", "/sns")
+    assert st == 200 and body.strip() == "ok", (st, body)
+
+
+def test_notification_v1_permanent_bounce_suppresses():
+    env = signed(fixture("identity-bounce-permanent.json"), version=1)
+    expect(200, env, rows=1)
+    row = W.pg.query("SELECT sns_type, event_type, topic_arn, ses_message_id, "
+                     "message->'bounce'->>'bounceType' FROM ses_feedback.notifications "
+                     "WHERE sns_message_id = '%s'" % env["MessageId"])
+    mid = json.loads(env["Message"])["mail"]["messageId"]
+    assert row == [["Notification", "Bounce", TOPIC, mid, "Permanent"]], row
+    ev = W.pg.query("SELECT email, event_type, bounce_type, bounce_subtype, recipient_status, "
+                    "outcome FROM ses_feedback.recipient_events e JOIN ses_feedback.notifications n "
+                    "ON n.id = e.notification_id WHERE n.sns_message_id = '%s'" % env["MessageId"])
+    assert ev == [["jane@example.com", "Bounce", "Permanent", "General", "5.1.1",
+                   "hard_bounce"]], ev
+    assert W.pg.scalar("SELECT reason FROM ses_feedback.suppressions "
+                       "WHERE email = 'jane@example.com'") == "hard_bounce"
+    assert is_suppressed("Jane@Example.com")
+    assert is_suppressed('"Jane" <jane@example.com>')
+
+
+def test_notification_v2_complaint_suppresses():
+    env = signed(fixture("identity-complaint.json"), version=2)
+    expect(200, env, rows=1)
+    assert W.pg.scalar("SELECT reason FROM ses_feedback.suppressions "
+                       "WHERE email = 'richard@example.com'") == "complaint"
+    assert is_suppressed("richard@example.com")
+
+
+def test_duplicate_message_id_answers_200_and_changes_nothing():
+    env = signed(fixture("sim-bounce.json"))
+    expect(200, env, rows=1)
+    snap = W.pg.query("SELECT email, count, last_at FROM ses_feedback.suppressions ORDER BY 1")
+    n_events = count("recipient_events")
+    for _ in range(3):
+        expect(200, env, rows=0)
+    assert count("recipient_events") == n_events
+    assert W.pg.query("SELECT email, count, last_at FROM ses_feedback.suppressions "
+                      "ORDER BY 1") == snap
+    log_has("msg_id=" + env["MessageId"], "outcome=duplicate", "status=200")
+
+
+def test_delivery_both_forms_stored_not_suppressed():
+    for name in ("identity-delivery.json", "event-delivery.json"):
+        env = signed(fixture(name), topic=TOPIC_EVENTS)
+        expect(200, env, rows=1)
+    assert count("recipient_events", "event_type = 'Delivery' AND outcome = 'delivery'") >= 2
+    assert not is_suppressed("recipient@example.com")
+
+
+def test_every_ses_fixture_lands_with_its_event_type():
+    expected = {}
+    with open(os.path.join(FIX, "EXPECTED.tsv")) as f:
+        next(f)
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            expected[cols[0]] = cols
+    for name, cols in sorted(expected.items()):
+        env = signed(fixture(name), topic=TOPIC_EVENTS)
+        expect(200, env, rows=1)
+        got = W.pg.query("SELECT n.event_type, coalesce(string_agg(e.email, ',' ORDER BY e.id), '') "
+                         "FROM ses_feedback.notifications n LEFT JOIN "
+                         "ses_feedback.recipient_events e ON e.notification_id = n.id "
+                         "WHERE n.sns_message_id = '%s' GROUP BY n.event_type"
+                         % env["MessageId"])
+        assert got == [[cols[1], cols[2]]], (name, got, cols)
+
+
+def test_non_json_message_stored_verbatim():
+    text = "Successfully validated SNS topic for Amazon SES event publishing."
+    env = signed(text, topic=TOPIC_EVENTS)
+    expect(200, env, rows=1)
+    assert W.pg.query("SELECT event_type, message_text, message FROM ses_feedback.notifications "
+                      "WHERE sns_message_id = '%s'" % env["MessageId"]) == [[None, text, None]]
+
+
+def test_subscription_confirmation_is_confirmed_and_recorded():
+    topic = "arn:aws:sns:us-east-1:123456789012:ses-confirm"
+    env = signed("You have chosen to subscribe to the topic " + topic, topic=topic,
+                 kind="SubscriptionConfirmation")
+    before = W.sns.count(lambda h, p: "ConfirmSubscription" in p)
+    expect(200, env, rows=1)
+    assert W.sns.count(lambda h, p: "ConfirmSubscription" in p) == before + 1
+    row = W.pg.query("SELECT status, subscription_arn, subscribe_url FROM "
+                     "ses_feedback.subscriptions WHERE topic_arn = '%s'" % topic)
+    assert row == [["confirmed", topic + ":5a0ed9e0-7d51-4a8b-9d2f-4f9c1b7e6a01", None]], row
+    # SNS redelivers: no second visit, no second row.
+    expect(200, env, rows=0)
+    assert W.sns.count(lambda h, p: "ConfirmSubscription" in p) == before + 1
+
+
+def test_subscription_confirmation_retried_when_sns_fails():
+    topic = "arn:aws:sns:us-east-1:123456789012:ses-flaky"
+    env = signed("subscribe", topic=topic, kind="SubscriptionConfirmation")
+    W.sns.confirm_status = 500
+    try:
+        hdr, _ = expect(503, env, rows=0)
+        assert hdr.get("retry-after") == "30", hdr
+        assert count("subscriptions", "topic_arn = '%s'" % topic) == 0
+    finally:
+        W.sns.confirm_status = 200
+    expect(200, env, rows=1)
+    assert W.pg.scalar("SELECT status FROM ses_feedback.subscriptions WHERE topic_arn = '%s'"
+                       % topic) == "confirmed"
+
+
+def test_auto_confirm_off_records_pending_with_url():
+    topic = "arn:aws:sns:us-east-1:123456789012:ses-manual"
+    env = signed("subscribe", topic=topic, kind="SubscriptionConfirmation")
+    before = W.sns.count(lambda h, p: "ConfirmSubscription" in p)
+    expect(200, env, path="/sns-manual", rows=1)
+    assert W.sns.count(lambda h, p: "ConfirmSubscription" in p) == before
+    row = W.pg.query("SELECT status, subscribe_url FROM ses_feedback.subscriptions "
+                     "WHERE topic_arn = '%s'" % topic)
+    assert row == [["pending", env["SubscribeURL"]]], row
+
+
+def test_unsubscribe_confirmation_recorded_never_visited():
+    topic = "arn:aws:sns:us-east-1:123456789012:ses-leaving"
+    before = W.sns.count(lambda h, p: "ConfirmSubscription" in p)
+    env = signed("You have chosen to deactivate subscription", topic=topic,
+                 kind="UnsubscribeConfirmation")
+    expect(200, env, rows=1)
+    assert W.sns.count(lambda h, p: "ConfirmSubscription" in p) == before
+    assert W.pg.scalar("SELECT status FROM ses_feedback.subscriptions WHERE topic_arn = '%s'"
+                       % topic) == "unsubscribed"
+
+
+def test_subscribe_url_elsewhere_refused_without_visit():
+    topic = "arn:aws:sns:us-east-1:123456789012:ses-ssrf"
+    before = len(W.sns.requests)
+    for url in ("https://sns.us-east-1.amazonaws.com.evil.example/?Action=ConfirmSubscription",
+                "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
+                + TOPIC + "&Token=abc",
+                "https://169.254.169.254/latest/meta-data/"):
+        env = signed("subscribe", topic=topic, kind="SubscriptionConfirmation",
+                     subscribe_url=url)
+        expect(403, env, rows=0)
+    # only the (cached) certificate may have been fetched, never a SubscribeURL
+    assert W.sns.count(lambda h, p: "Action" in p) == \
+        sum(1 for h, p in W.sns.requests[:before] if "Action" in p)
+
+
+def test_signature_v1_and_v2_tampering_refused():
+    for version in (1, 2):
+        env = signed(fixture("sim-complaint.json"), version=version)
+        bad = copy.deepcopy(env)
+        bad["Message"] = bad["Message"].replace("complaint@simulator", "someone.else@example")
+        expect(403, bad, rows=0)
+        bad = copy.deepcopy(env)
+        bad["Timestamp"] = "2026-11-28T12:00:01.000Z"
+        expect(403, bad, rows=0)
+        bad = copy.deepcopy(env)
+        bad["Subject"] = "added"
+        expect(403, bad, rows=0)
+    log_has("outcome=refused", "status=403", "signature does not verify")
+
+
+def test_signature_from_other_key_refused():
+    env = signed(fixture("sim-bounce.json"), key=W.certs.other_key)  # cert is the real one
+    expect(403, env, rows=0)
+
+
+def test_certificate_with_wrong_name_refused():
+    env = signed(fixture("sim-bounce.json"), key=W.certs.evil_key, cert_id=EVIL_ID)
+    expect(403, env, rows=0)
+    log_has("not issued to the SNS service")
+    assert not os.path.exists(os.path.join(W.cache, "x"))
+    # failures are never cached: nothing for the evil URL on disk
+    assert len(glob.glob(os.path.join(W.cache, "*.pem"))) <= 2
+
+
+def test_certificate_url_outside_policy_refused_without_fetch():
+    before = len(W.sns.requests)
+    for url in ("https://s3.amazonaws.com/SimpleNotificationService-%s.pem" % CERT_ID,
+                "http://sns.us-east-1.amazonaws.com/SimpleNotificationService-%s.pem" % CERT_ID,
+                "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-%s.pem" % CERT_ID,
+                "https://sns.us-east-1.amazonaws.com:443/SimpleNotificationService-%s.pem"
+                % CERT_ID,
+                "https://sns.us-east-1.amazonaws.com/x?SimpleNotificationService-a.pem"):
+        env = S.envelope(TOPIC, fixture("sim-bounce.json"), cert=url)
+        S.sign(env, W.certs.sign_key)
+        expect(403, env, rows=0)
+    assert len(W.sns.requests) == before
+    log_has("SigningCertURL refused")
+
+
+def test_topic_not_allowed_refused_before_any_fetch_or_row():
+    before = len(W.sns.requests)
+    env = signed(fixture("sim-bounce.json"), topic=OTHER_ACCOUNT_TOPIC)
+    expect(403, env, rows=0)
+    env = signed("subscribe", topic=OTHER_ACCOUNT_TOPIC, kind="SubscriptionConfirmation")
+    expect(403, env, rows=0)
+    assert len(W.sns.requests) == before, "fetched for a topic that is not allowed"
+    assert count("subscriptions", "topic_arn = '%s'" % OTHER_ACCOUNT_TOPIC) == 0
+    log_has("topic not allowed", "status=403")
+
+
+def test_other_region_topic_uses_its_own_host():
+    env = signed(fixture("sim-success.json"), topic=TOPIC_EU)
+    before = W.sns.count(lambda h, p: h.startswith("sns.eu-west-1.amazonaws.com"))
+    expect(200, env, rows=1)
+    assert W.sns.count(lambda h, p: h.startswith("sns.eu-west-1.amazonaws.com")) == before + 1
+
+
+def test_min_signature_version_2_refuses_v1():
+    env = signed(fixture("sim-bounce.json"), version=1)
+    expect(403, env, path="/sns-v2only", rows=0)
+    log_has("below SES_FEEDBACK_MIN_SIGNATURE_VERSION=2")
+    env = signed(fixture("sim-bounce.json"), version=2)
+    expect(200, env, path="/sns-v2only", rows=1)
+
+
+def test_malformed_bodies_get_400():
+    good = signed(fixture("sim-bounce.json"))
+    cases = [b"", b"not json", b"[1,2,3]", b'{"Type": "Notification"', b"{}",
+             json.dumps(good).encode() + b" trailing"]
+    for body in cases:
+        st, _, _ = post(good, body=body)
+        assert st == 400, (body[:40], st)
+    for field in ("MessageId", "TopicArn", "Message", "Signature", "SigningCertURL",
+                  "Timestamp", "SignatureVersion", "Type"):
+        bad = copy.deepcopy(good)
+        del bad[field]
+        expect(400, bad, rows=0, headers={"x-amz-sns-message-type": None})
+    bad = copy.deepcopy(good)
+    bad["Type"] = "Surprise"
+    expect(400, bad, rows=0, headers={"x-amz-sns-message-type": None})
+    bad = copy.deepcopy(good)
+    bad["SignatureVersion"] = "3"
+    expect(400, bad, rows=0)
+    deep = b'{"a":' * 40 + b"1" + b"}" * 40
+    st, _, _ = post(good, body=deep)
+    assert st == 400
+
+
+def test_header_body_mismatch_400():
+    env = signed(fixture("sim-bounce.json"))
+    expect(400, env, rows=0, headers={"x-amz-sns-message-type": "SubscriptionConfirmation"})
+    expect(400, env, rows=0, headers={"x-amz-sns-message-id": str(uuid.uuid4())})
+    expect(400, env, rows=0, headers={"x-amz-sns-topic-arn": OTHER_ACCOUNT_TOPIC})
+    log_has("header HTTP_X_AMZ_SNS_TOPIC_ARN differs from the body")
+
+
+def test_raw_message_delivery_400_with_advice():
+    env = signed(fixture("sim-bounce.json"))
+    st, _, body = H.request(W.port, "POST", "/sns", body=env["Message"].encode(),
+                            headers={"x-amz-sns-rawdelivery": "true",
+                                     "x-amz-sns-message-type": "Notification"})
+    assert st == 400, st
+    log_has("outcome=raw_delivery", "disable raw message delivery on the subscription")
+
+
+def test_malformed_ses_event_400():
+    msg = json.dumps({"notificationType": "Bounce", "bounce": {"bounceType": "Permanent",
+                      "bouncedRecipients": [{"emailAddress": "not an address"}]}})
+    expect(400, signed(msg), rows=0)
+    msg = json.dumps({"notificationType": "Complaint", "complaint": {}})
+    expect(400, signed(msg), rows=0)
+
+
+def test_body_over_limit_413():
+    env = signed("x" * 5000)
+    expect(413, env, path="/sns-small", rows=0)
+    big = b" " * (3 * 1024 * 1024)
+    st, _, _ = post(env, body=big)
+    assert st == 413, st
+
+
+def test_other_methods_405():
+    for m in ("PUT", "DELETE", "PATCH"):
+        st, hdr, _ = H.request(W.port, m, "/sns", body=b"{}")
+        assert st == 405, (m, st)
+        assert "POST" in hdr.get("allow", ""), hdr
+
+
+def test_bad_configuration_500_and_logged():
+    env = signed(fixture("sim-bounce.json"))
+    expect(500, env, path="/sns-badconfig", rows=0)
+    log_has("outcome=bad_config", "SES_FEEDBACK_AUTO_CONFIRM")
+
+
+def test_certificate_host_unreachable_503():
+    env = signed(fixture("sim-success.json"), cert_id="feedfacefeedfacefeedfacefeedface")
+    hdr, _ = expect(503, env, path="/sns-deadcert", rows=0)
+    assert hdr.get("retry-after") == "30", hdr
+    log_has("outcome=cert_unavailable")
+
+
+def test_certificate_cached_on_disk_across_restart():
+    files = glob.glob(os.path.join(W.cache, "*.pem"))
+    assert files, "no certificate cached on disk"
+    for f in files:
+        assert os.stat(f).st_mode & 0o777 == 0o644
+    W.serve.stop()
+    W.serve, W.sock = H.start_serve(W.tmp, "serve", W.serve_env)
+    before = len(W.sns.requests)
+    env = signed(fixture("sim-ooto.json"))
+    expect(200, env, rows=1)
+    assert len(W.sns.requests) == before, "certificate fetched again after restart"
+
+
+def test_database_down_503_then_recovers_without_restart():
+    env = signed(fixture("identity-bounce-permanent-no-dsn.json"))
+    W.pg.stop()
+    try:
+        hdr, body = expect_raw(503, env)
+        assert hdr.get("retry-after") == "30", hdr
+        st, hdr, _ = H.request(W.port, "GET", "/sns")
+        assert st == 503 and hdr.get("retry-after") == "30", (st, hdr)
+    finally:
+        W.pg.start()
+    # SNS retries the same message: stored now, nothing restarted.
+    expect(200, env, rows=1)
+    st, _, _ = H.request(W.port, "GET", "/sns")
+    assert st == 200
+    log_has("outcome=db_unavailable", "status=503")
+
+
+def expect_raw(status, env):
+    st, hdr, body = post(env)
+    assert st == status, (st, body)
+    return hdr, body
+
+
+def test_old_schema_refused_with_advice():
+    W.pg.psql_admin("CREATE DATABASE fresh")
+    dsn = "host=%s dbname=fresh user=postgres" % W.pg.sock
+    # the request's DSN comes from the environment of a one-shot CGI run
+    env = signed(fixture("sim-bounce.json"))
+    r = cgi_run(env, {"SES_FEEDBACK_DSN": dsn})
+    assert r.stdout.startswith("Status: 503"), r.stdout
+    assert "run `ses-feedback migrate`" in r.stderr, r.stderr
+    m = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": dsn}))
+    assert m.returncode == 0 and "applied 001-core" in m.stdout, m.stdout + m.stderr
+    m = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": dsn}))
+    assert m.returncode == 0 and "0 migrations applied" in m.stdout, m.stdout
+    r = cgi_run(env, {"SES_FEEDBACK_DSN": dsn})
+    assert r.stdout.startswith("Status: 200"), r.stdout + r.stderr
+
+
+def cgi_run(env, extra):
+    body = json.dumps(env).encode()
+    e = H.service_env({"SES_FEEDBACK_TOPICS": ALLOWED, "SES_FEEDBACK_CA_FILE": W.certs.ca,
+                       "SES_FEEDBACK_CONNECT_TO": W.sns.connect_to(),
+                       "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST",
+                       "CONTENT_LENGTH": str(len(body)),
+                       "HTTP_X_AMZ_SNS_MESSAGE_TYPE": env["Type"]})
+    e.update(extra)
+    p = subprocess.run([H.BIN], input=body, capture_output=True, env=e)
+    p.stdout = p.stdout.decode()
+    p.stderr = p.stderr.decode()
+    return p
+
+
+def test_plain_cgi_mode_stores():
+    env = signed(fixture("event-bounce.json"), topic=TOPIC_EVENTS)
+    r = cgi_run(env, {"SES_FEEDBACK_DSN": W.pg.dsn})
+    assert r.stdout.startswith("Status: 200 OK\r\n"), r.stdout
+    assert stored(env) == 1
+
+
+def test_spawn_fcgi_fd0_mode_with_environment_config():
+    env_cfg = {"SES_FEEDBACK_DSN": W.pg.dsn, "SES_FEEDBACK_TOPICS": ALLOWED,
+               "SES_FEEDBACK_CA_FILE": W.certs.ca,
+               "SES_FEEDBACK_CONNECT_TO": W.sns.connect_to()}
+    pids, sock = H.start_spawn_fcgi(W.tmp, "spawn", env_cfg, children=2)
+    nx = None
+    try:
+        assert len(pids) == 2, pids
+        nx = H.Nginx(W.tmp, "nx2", "upstream ses_feedback { server unix:%s; }\n"
+                     "server {\n listen 127.0.0.1:@PORT@;\n location = /sns {\n"
+                     "  include %s/nginx/ses-feedback.conf;\n }\n}\n" % (sock, H.TOP))
+        for name in ("sim-bounce.json", "sim-complaint.json"):
+            env = signed(fixture(name))
+            st, _, body = post(env, port=nx.port)
+            assert st == 200, (st, body)
+            assert stored(env) == 1
+        st, _, _ = post(env, port=nx.port)
+        assert st == 200
+        # the process-environment configuration was used: a wrong topic is refused
+        env = signed(fixture(name), topic=OTHER_ACCOUNT_TOPIC)
+        st, _, _ = post(env, port=nx.port)
+        assert st == 403
+    finally:
+        if nx:
+            nx.stop()
+        H.kill_pids(pids)
+
+
+def test_serve_restarts_a_killed_worker():
+    pids = worker_pids()
+    assert len(pids) == 2, pids
+    os.kill(pids[0], signal.SIGKILL)
+    H.wait_for(lambda: len(worker_pids()) == 2 and pids[0] not in worker_pids(), 5,
+               "replacement worker")
+    env = signed(fixture("sim-success.json"))
+    expect(200, env, rows=1)
+    log_has("killed by signal 9")
+
+
+def worker_pids():
+    out = H.run(["pgrep", "-P", str(W.serve.p.pid)]).stdout.split()
+    return [int(x) for x in out]
+
+
+def test_serve_graceful_stop_removes_socket():
+    assert W.serve.stop(signal.SIGTERM) == 0
+    assert not os.path.exists(W.sock)
+    assert "stopped" in W.serve.text()
+    W.serve, W.sock = H.start_serve(W.tmp, "serve", W.serve_env)
+    env = signed(fixture("sim-success.json"))
+    expect(200, env, rows=1)
+
+
+def test_one_logfmt_line_per_request():
+    env = signed(fixture("sim-bounce.json"))
+    expect(200, env, rows=1)
+    lines = [l for l in W.serve.text().splitlines() if "msg_id=" + env["MessageId"] in l]
+    assert len(lines) == 1, lines
+    l = lines[0]
+    for k in ("req=", "topic=" + TOPIC, "type=Notification", "event=Bounce",
+              "outcome=stored", "status=200", "ms="):
+        assert k in l, (k, l)
+    assert env["Signature"][:20] not in W.serve.text()
+
+
+def test_verify_command_offline():
+    env = signed(fixture("sim-bounce.json"))
+    p = os.path.join(W.tmp.dir, "env.json")
+    with open(p, "w") as f:
+        json.dump(env, f)
+    r = H.run([H.BIN, "verify", "--cert", W.certs.sign_cert, p], env=H.service_env({}))
+    assert r.returncode == 0 and "OK: signature verified" in r.stdout, r.stdout + r.stderr
+    assert "rcpt     bounce@simulator.amazonses.com" in r.stdout
+    env["Message"] = env["Message"].replace("bounce@", "b0unce@")
+    with open(p, "w") as f:
+        json.dump(env, f)
+    r = H.run([H.BIN, "verify", "--cert", W.certs.sign_cert, p], env=H.service_env({}))
+    assert r.returncode == 1 and "REFUSED (403): signature does not verify" in r.stdout, r.stdout
+
+
+def test_check_config_reports_each_item():
+    r = H.run([H.BIN, "check-config", "--param", "SES_FEEDBACK_DSN=" + W.pg.dsn,
+               "--param", "SES_FEEDBACK_TOPICS=" + ALLOWED], env=H.service_env({}))
+    assert r.returncode == 0, r.stdout
+    assert "ok   database reachable, schema version 1" in r.stdout, r.stdout
+    assert "SES_FEEDBACK_AUTO_CONFIRM            = on  (default)" in r.stdout, r.stdout
+    r = H.run([H.BIN, "check-config"], env=H.service_env({"SES_FEEDBACK_DSN": W.pg.dsn,
+                                                          "SES_FEEDBACK_MAX_BODY": "12abc"}))
+    assert r.returncode == 1 and "BAD: SES_FEEDBACK_MAX_BODY" in r.stdout, r.stdout
+
+
+def test_mailbox_simulator_through_example_site():
+    """nginx/example-site.conf as shipped, with only its socket, port and
+    snippet paths pointed into the test's temp dir."""
+    with open(os.path.join(H.TOP, "nginx", "example-site.conf")) as f:
+        site = f.read()
+    site = (site.replace("unix:/run/ses-feedback/ses-feedback.sock", "unix:" + W.sock)
+            .replace("listen 127.0.0.1:8080;", "listen 127.0.0.1:@PORT@;")
+            .replace("/etc/nginx/snippets/ses-feedback.conf",
+                     os.path.join(H.TOP, "nginx", "ses-feedback.conf"))
+            .replace('"dbname=ses_feedback"', '"%s"' % W.pg.dsn)
+            .replace('"/var/cache/ses-feedback"', '"%s"' % W.cache)
+            .replace("fastcgi_param SES_FEEDBACK_TOPICS",
+                     'fastcgi_param SES_FEEDBACK_CA_FILE "%s";\n'
+                     '        fastcgi_param SES_FEEDBACK_CONNECT_TO "%s";\n'
+                     '        fastcgi_param SES_FEEDBACK_TOPICS' % (W.certs.ca,
+                                                                  W.sns.connect_to())))
+    nx = H.Nginx(W.tmp, "site", site)
+    try:
+        want = {"success": False, "bounce": True, "ooto": False, "complaint": True,
+                "suppressionlist": True}
+        for case in want:
+            env = signed(fixture("sim-%s.json" % case), topic=TOPIC)
+            st, _, body = post(env, path="/sns/ses-feedback", port=nx.port)
+            assert st == 200, (case, st, body)
+        for case, sup in want.items():
+            assert is_suppressed(case + "@simulator.amazonses.com") == sup, case
+        assert W.pg.scalar("SELECT reason FROM ses_feedback.suppressions WHERE email = "
+                           "'suppressionlist@simulator.amazonses.com'") == "hard_bounce"
+        st, _, _ = H.request(nx.port, "GET", "/sns/health")
+        assert st == 200
+    finally:
+        nx.stop()

@@ -1,0 +1,49 @@
+#!/bin/sh
+# The whole test suite: installs what is missing (Debian 12, as root), builds
+# with warnings as errors, runs the cmocka unit tests and the integration
+# tests (real PostgreSQL, nginx, spawn-fcgi, HTTPS stand-in for SNS), and
+# ends with one line: N passed, N failed.
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+"$top/tests/install-deps.sh" || { echo "0 passed, 1 failed"; exit 1; }
+
+fail_build() {
+	echo "build failed: $1" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+}
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+	./autogen.sh >/dev/null 2>&1 || fail_build autogen.sh
+fi
+if [ ! -f Makefile ] || [ configure -nt Makefile ]; then
+	./configure --enable-werror ${CONFIGURE_FLAGS:-} >/dev/null || fail_build configure
+fi
+make -j"$(nproc)" >/dev/null || fail_build make
+
+start=$(date +%s)
+make -j"$(nproc)" check >/dev/null 2>&1
+unit_pass=$(cat tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: PASS')
+unit_fail=$(cat tests/unit/*.trs 2>/dev/null | grep -c -E '^:test-result: (FAIL|ERROR|XPASS)')
+for t in tests/unit/*.log; do
+	grep -q -E '^(not ok|Bail out)' "$t" && { echo "--- $t"; grep -E '^(not ok|#)' "$t" | head -20; }
+done
+# A unit binary that crashed before printing a plan counts as a failure.
+for t in tests/unit/*.trs; do
+	grep -q '^:global-test-result: ERROR' "$t" && unit_fail=$((unit_fail + 1))
+done
+echo "unit: $unit_pass passed, $unit_fail failed"
+
+out=$(mktemp)
+python3 tests/integration/run.py 2>&1 | tee "$out"
+int_line=$(grep '^integration: ' "$out" | tail -1)
+rm -f "$out"
+int_pass=$(echo "$int_line" | sed -n 's/^integration: \([0-9]*\) passed.*/\1/p')
+int_fail=$(echo "$int_line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
+[ -n "$int_pass" ] || { int_pass=0; int_fail=1; }
+
+end=$(date +%s)
+echo "suite took $((end - start))s"
+echo "$((unit_pass + int_pass)) passed, $((unit_fail + int_fail)) failed"
+[ $((unit_fail + int_fail)) -eq 0 ]

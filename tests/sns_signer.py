@@ -1,0 +1,106 @@
+"""Test SNS signer: makes envelopes in the exact format Amazon SNS POSTs to
+HTTP(S) endpoints, signed with a key made at test time.
+
+The string to sign is built here independently of the C code (from AWS's
+documentation), so a bug in one is not mirrored in the other. Signing uses
+the openssl command line tool.
+"""
+import base64
+import json
+import subprocess
+import uuid
+
+NOTIFICATION_KEYS = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+CONFIRMATION_KEYS = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
+                     "TopicArn", "Type"]
+
+
+def string_to_sign(env):
+    keys = NOTIFICATION_KEYS if env["Type"] == "Notification" else CONFIRMATION_KEYS
+    out = ""
+    for k in keys:
+        if k in env and env[k] is not None:
+            out += k + "\n" + env[k] + "\n"
+    return out.encode("utf-8")
+
+
+def sign_bytes(key_file, data, version):
+    digest = "-sha1" if str(version) == "1" else "-sha256"
+    sig = subprocess.run(["openssl", "dgst", digest, "-sign", key_file],
+                         input=data, capture_output=True, check=True).stdout
+    return base64.b64encode(sig).decode("ascii")
+
+
+def region_of(topic_arn):
+    return topic_arn.split(":")[3]
+
+
+def host_for(topic_arn):
+    part = topic_arn.split(":")[1]
+    suffix = "amazonaws.com.cn" if part == "aws-cn" else "amazonaws.com"
+    return "sns.%s.%s" % (region_of(topic_arn), suffix)
+
+
+def cert_url(topic_arn, cert_id="0123456789abcdef0123456789abcdef"):
+    return "https://%s/SimpleNotificationService-%s.pem" % (host_for(topic_arn), cert_id)
+
+
+def envelope(topic_arn, message, kind="Notification", subject=None, version=2,
+             message_id=None, timestamp="2026-11-28T12:00:00.000Z", cert=None,
+             token=None, subscribe_url=None):
+    """An unsigned envelope dict in SNS's key order."""
+    mid = message_id or str(uuid.uuid4())
+    env = {"Type": kind, "MessageId": mid}
+    if kind != "Notification":
+        token = token or ("2336412f37fb687f5d51e6e2425" + uuid.uuid4().hex)
+        env["Token"] = token
+    env["TopicArn"] = topic_arn
+    if kind == "Notification" and subject is not None:
+        env["Subject"] = subject
+    env["Message"] = message if isinstance(message, str) else json.dumps(message)
+    if kind != "Notification":
+        env["SubscribeURL"] = subscribe_url or (
+            "https://%s/?Action=ConfirmSubscription&TopicArn=%s&Token=%s"
+            % (host_for(topic_arn), topic_arn, token))
+    env["Timestamp"] = timestamp
+    env["SignatureVersion"] = str(version)
+    env["Signature"] = ""
+    env["SigningCertURL"] = cert or cert_url(topic_arn)
+    if kind == "Notification":
+        env["UnsubscribeURL"] = (
+            "https://%s/?Action=Unsubscribe&SubscriptionArn=%s:%s"
+            % (host_for(topic_arn), topic_arn, uuid.uuid4()))
+    return env
+
+
+def sign(env, key_file):
+    env["Signature"] = sign_bytes(key_file, string_to_sign(env), env["SignatureVersion"])
+    return env
+
+
+def headers_for(env):
+    h = {"Content-Type": "text/plain; charset=UTF-8",
+         "x-amz-sns-message-type": env.get("Type"),
+         "x-amz-sns-message-id": env.get("MessageId"),
+         "x-amz-sns-topic-arn": env.get("TopicArn"),
+         "User-Agent": "Amazon Simple Notification Service Agent"}
+    if env.get("Type") == "Notification" and "TopicArn" in env:
+        h["x-amz-sns-subscription-arn"] = env["TopicArn"] + ":c9135db0-26c4-47ec-8998-413945fb5a96"
+    return {k: v for k, v in h.items() if v is not None}
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+    ap = argparse.ArgumentParser(description="make a signed SNS envelope")
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--topic", required=True)
+    ap.add_argument("--type", default="Notification")
+    ap.add_argument("--version", default="2")
+    ap.add_argument("--cert-id", default="0123456789abcdef0123456789abcdef")
+    ap.add_argument("message_file", help="file with the Message text, - for stdin")
+    a = ap.parse_args()
+    text = sys.stdin.read() if a.message_file == "-" else open(a.message_file).read()
+    e = envelope(a.topic, text, kind=a.type, version=a.version,
+                 cert=cert_url(a.topic, a.cert_id))
+    print(json.dumps(sign(e, a.key), indent=2))
