@@ -180,6 +180,7 @@ class FakeSNS:
         self.pems = {}            # path -> PEM text
         self.requests = []        # (host, path) in order
         self.confirm_status = 200
+        self.confirm_delay = 0.0
         self.lock = threading.Lock()
         outer = self
 
@@ -203,6 +204,7 @@ class FakeSNS:
                             '</SubscriptionArn></ConfirmSubscriptionResult><ResponseMetadata>'
                             '<RequestId>075ecce8-8dac-11e1-bf80-f781d96e9307</RequestId>'
                             '</ResponseMetadata></ConfirmSubscriptionResponse>' % arn)
+                    time.sleep(outer.confirm_delay)
                     self._send(outer.confirm_status, body, "text/xml")
                 else:
                     self._send(404, "not found", "text/plain")

@@ -568,6 +568,59 @@ def test_serve_graceful_stop_removes_socket():
     expect(200, env, rows=1)
 
 
+def test_serve_sigterm_lets_inflight_request_finish():
+    """A confirmation that takes 2 s at the SNS end is in flight when the
+    supervisor gets SIGTERM: it still completes with 200 and its row."""
+    import threading
+    topic = "arn:aws:sns:us-east-1:123456789012:ses-slow"
+    env = signed("subscribe", topic=topic, kind="SubscriptionConfirmation")
+    result = {}
+
+    def send():
+        result["r"] = post(env)
+    W.sns.confirm_delay = 2.0
+    try:
+        t = threading.Thread(target=send)
+        t.start()
+        H.wait_for(lambda: any("ses-slow" in p for h, p in W.sns.requests), 5,
+                   "confirmation in flight")
+        W.serve.p.send_signal(signal.SIGTERM)
+        t.join(20)
+    finally:
+        W.sns.confirm_delay = 0.0
+    assert result["r"][0] == 200, result
+    assert W.serve.p.wait(25) == 0
+    assert W.pg.scalar("SELECT status FROM ses_feedback.subscriptions WHERE topic_arn = '%s'"
+                       % topic) == "confirmed"
+    W.serve.stop()
+    W.serve, W.sock = H.start_serve(W.tmp, "serve", W.serve_env)
+
+
+def test_man_page_documents_every_option_and_mode():
+    man = open(os.path.join(H.TOP, "doc", "ses-feedback.8")).read()
+    r = H.run([H.BIN, "--help"])
+    assert r.returncode == 0
+    keys = 0
+    for line in r.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("SES_FEEDBACK_"):
+            name = line.split()[0]
+            default = line[line.rindex("[") + 1:-1]
+            i = man.find(".B " + name + "\n", man.index(".SH CONFIGURATION"))
+            assert i >= 0, "man page lacks " + name
+            entry = man[i:man.find("\n.TP", i + 1)]
+            want = "Default: " + (default if default else "empty")
+            assert want in entry, (name, want)
+            keys += 1
+    assert keys == 9, keys
+    for mode in ("serve", "migrate", "verify", "check-config", "--workers", "--socket-mode",
+                 "--cert", "--param", "--listen"):
+        assert mode in r.stdout, mode
+        assert mode.replace("-", "\\-") in man or mode in man, mode
+    for status in ("200", "400", "403", "405", "413", "500", "503"):
+        assert ".B " + status + "\n" in man, status
+
+
 def test_one_logfmt_line_per_request():
     env = signed(fixture("sim-bounce.json"))
     expect(200, env, rows=1)
