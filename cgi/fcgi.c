@@ -19,11 +19,11 @@
 
 volatile sig_atomic_t fcgi_stop;
 
-static void on_stop(int sig);
+static void        on_stop(int sig);
 static const char *fcgi_param(void *ctx, const char *name);
-static long fcgi_read(void *ctx, char *p, size_t n);
+static long        fcgi_read(void *ctx, char *p, size_t n);
 static const char *env_param(void *ctx, const char *name);
-static long stdin_read(void *ctx, char *p, size_t n);
+static long        stdin_read(void *ctx, char *p, size_t n);
 
 static void
 on_stop(int sig)

@@ -26,11 +26,11 @@
 #include "store.h"
 #include "verify.h"
 
-static int cmd_migrate(int argc, char **argv);
-static int cmd_verify(int argc, char **argv);
-static int cmd_check_config(int argc, char **argv);
+static int  cmd_migrate(int argc, char **argv);
+static int  cmd_verify(int argc, char **argv);
+static int  cmd_check_config(int argc, char **argv);
 static void fds_valid(void);
-static int read_file(const char *path, size_t max, struct buf *out);
+static int  read_file(const char *path, size_t max, struct buf *out);
 
 void
 usage(int status)
@@ -49,8 +49,8 @@ usage(int status)
 	    "\n"
 	    "configuration (FastCGI parameter, else environment, else default):\n");
 	for (i = 0; i < CFG__COUNT; i++)
-		fprintf(f, "  %-36s %s [%s]\n", cfg_table[i].name, cfg_table[i].help,
-		    cfg_table[i].def);
+		fprintf(
+		    f, "  %-36s %s [%s]\n", cfg_table[i].name, cfg_table[i].help, cfg_table[i].def);
 	exit(status);
 }
 
@@ -226,7 +226,7 @@ cmd_verify(int argc, char **argv)
 			goto out;
 		}
 		if (cert_check_pem(pem.data ? pem.data : "", pem.len, &m.arn, time(NULL), &key,
-			&not_after, why, sizeof(why)) == -1) {
+		        &not_after, why, sizeof(why)) == -1) {
 			printf("REFUSED (403): certificate %s: %s\n", cert_file, why);
 			goto out;
 		}
@@ -379,8 +379,8 @@ cmd_check_config(int argc, char **argv)
 		printf("FAIL database: %s\n", why);
 		bad++;
 	} else if (v < store_schema_wanted()) {
-		printf("FAIL database schema is version %d, need %d: run `ses-feedback migrate`\n", v,
-		    store_schema_wanted());
+		printf("FAIL database schema is version %d, need %d: run `ses-feedback migrate`\n",
+		    v, store_schema_wanted());
 		bad++;
 	} else {
 		printf("ok   database reachable, schema version %d\n", v);

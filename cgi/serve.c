@@ -25,9 +25,9 @@
 
 static volatile sig_atomic_t got_term, got_chld;
 
-static void on_signal(int sig);
-static int listen_unix(const char *path, mode_t mode);
-static int listen_tcp(const char *spec);
+static void  on_signal(int sig);
+static int   listen_unix(const char *path, mode_t mode);
+static int   listen_tcp(const char *spec);
 static pid_t spawn(int lfd);
 
 static void
@@ -107,10 +107,12 @@ serve_main(int argc, char **argv)
 				if (workers[i] != pid)
 					continue;
 				if (WIFSIGNALED(status))
-					log_warnx("worker %ld killed by signal %d; starting another",
+					log_warnx(
+					    "worker %ld killed by signal %d; starting another",
 					    (long)pid, WTERMSIG(status));
 				else
-					log_warnx("worker %ld exited with status %d; starting another",
+					log_warnx(
+					    "worker %ld exited with status %d; starting another",
 					    (long)pid, WEXITSTATUS(status));
 				/* A worker that dies at once would spin: slow down. */
 				if (time(NULL) - started[i] < 1)

@@ -35,9 +35,9 @@ struct cert_cache {
 static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 static const char pem_end[] = "-----END CERTIFICATE-----";
 
-static int query_param(const char *q, const char *name, char *out, size_t outlen, int *count);
-static int cache_path(const char *dir, const char *url, char *path, size_t pathlen);
-static int disk_read(const char *path, struct buf *out);
+static int  query_param(const char *q, const char *name, char *out, size_t outlen, int *count);
+static int  cache_path(const char *dir, const char *url, char *path, size_t pathlen);
+static int  disk_read(const char *path, struct buf *out);
 static void disk_write(const char *dir, const char *path, const char *pem, size_t len);
 static void mem_put(struct cert_cache *c, const char *url, EVP_PKEY *key, time_t not_after);
 
@@ -95,7 +95,8 @@ cert_url_check(const char *url, const struct sns_arn *arn, char *why, size_t why
 	p += sizeof(prefix) - 1;
 	hex = strspn(p, "0123456789abcdefABCDEF");
 	if (hex == 0 || hex > 128 || strcmp(p + hex, ".pem") != 0) {
-		snprintf(why, whylen, "certificate path is not /SimpleNotificationService-<hex>.pem");
+		snprintf(
+		    why, whylen, "certificate path is not /SimpleNotificationService-<hex>.pem");
 		return -1;
 	}
 	return 0;
@@ -199,9 +200,9 @@ query_param(const char *q, const char *name, char *out, size_t outlen, int *coun
 static int
 name_ok(X509 *x, const struct sns_arn *arn)
 {
-	char host[96];
-	const char *base = strcmp(arn->partition, "aws-cn") == 0 ? "sns.amazonaws.com.cn"
-								     : "sns.amazonaws.com";
+	char        host[96];
+	const char *base =
+	    strcmp(arn->partition, "aws-cn") == 0 ? "sns.amazonaws.com.cn" : "sns.amazonaws.com";
 
 	if (X509_check_host(x, base, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
 		return 1;
@@ -212,8 +213,8 @@ name_ok(X509 *x, const struct sns_arn *arn)
 }
 
 int
-cert_check_pem(const char *pem, size_t len, const struct sns_arn *arn, time_t now,
-    EVP_PKEY **key, time_t *not_after, char *why, size_t whylen)
+cert_check_pem(const char *pem, size_t len, const struct sns_arn *arn, time_t now, EVP_PKEY **key,
+    time_t *not_after, char *why, size_t whylen)
 {
 	BIO        *bio = NULL;
 	X509       *x = NULL;
@@ -265,7 +266,8 @@ cert_check_pem(const char *pem, size_t len, const struct sns_arn *arn, time_t no
 		goto out;
 	}
 	pk = X509_get_pubkey(x);
-	if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pk) < 2048) {
+	if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
+	    EVP_PKEY_get_bits(pk) < 2048) {
 		snprintf(why, whylen, "certificate key is not RSA of 2048 bits or more");
 		goto out;
 	}
@@ -312,8 +314,8 @@ cert_cache_free(struct cert_cache *c)
 
 enum cert_status
 cert_get(struct cert_cache *c, struct http *h, const struct http_opts *o, const char *dir,
-    const char *url, const struct sns_arn *arn, time_t now, EVP_PKEY **key,
-    enum cert_source *from, char *why, size_t whylen)
+    const char *url, const struct sns_arn *arn, time_t now, EVP_PKEY **key, enum cert_source *from,
+    char *why, size_t whylen)
 {
 	struct buf       body;
 	struct http_opts ho = *o;
@@ -345,7 +347,7 @@ cert_get(struct cert_cache *c, struct http *h, const struct http_opts *o, const 
 		have_path = 1;
 		if (disk_read(path, &body) == 0) {
 			if (cert_check_pem(body.data, body.len, arn, now, &pk, &not_after, err,
-				sizeof(err)) == 0) {
+			        sizeof(err)) == 0) {
 				*from = CERT_FROM_DISK;
 				goto found;
 			}
@@ -368,7 +370,7 @@ cert_get(struct cert_cache *c, struct http *h, const struct http_opts *o, const 
 		goto out;
 	}
 	if (cert_check_pem(body.data ? body.data : "", body.len, arn, now, &pk, &not_after, err,
-		sizeof(err)) == -1) {
+	        sizeof(err)) == -1) {
 		snprintf(why, whylen, "signing certificate rejected: %s", err);
 		goto out;
 	}

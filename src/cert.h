@@ -37,7 +37,7 @@ int cert_check_pem(const char *pem, size_t len, const struct sns_arn *arn, time_
     EVP_PKEY **key, time_t *not_after, char *why, size_t whylen);
 
 struct cert_cache *cert_cache_new(void);
-void cert_cache_free(struct cert_cache *c);
+void               cert_cache_free(struct cert_cache *c);
 
 /* The public key for url (which must already have passed cert_url_check):
  * from memory, else from dir (may be NULL), else fetched over HTTPS. On

@@ -73,15 +73,16 @@ cfg_check(enum cfg_id id, const char *v, char *why, size_t whylen)
 		n = strtoull(v, &end, 10);
 		if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n < 4096 ||
 		    n > 16777216) {
-			snprintf(why, whylen, "%s=\"%.64s\": want a byte count from 4096 to 16777216",
-			    d->name, v);
+			snprintf(why, whylen,
+			    "%s=\"%.64s\": want a byte count from 4096 to 16777216", d->name, v);
 			return -1;
 		}
 		return 0;
 	case CFG_T_TOPICS:
 		for (p = v; *p != '\0'; p++) {
 			if ((unsigned char)*p < ' ' && *p != '\t' && *p != '\n') {
-				snprintf(why, whylen, "%s: control character in topic list", d->name);
+				snprintf(
+				    why, whylen, "%s: control character in topic list", d->name);
 				return -1;
 			}
 		}

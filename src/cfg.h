@@ -62,7 +62,7 @@ struct cfg {
  * with why naming the key and what is wrong with it. */
 int cfg_load(struct cfg *c, const struct cfg_src *src, char *why, size_t whylen);
 /* Check one value against its key's type. Returns 0 or -1 with why. */
-int cfg_check(enum cfg_id id, const char *value, char *why, size_t whylen);
+int         cfg_check(enum cfg_id id, const char *value, char *why, size_t whylen);
 const char *cfg_origin_name(enum cfg_origin o);
 
 #endif

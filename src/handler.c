@@ -24,31 +24,31 @@
 
 /* Everything one request owns; released by cleanup_request(). */
 struct txn {
-	struct handler  *h;
+	struct handler       *h;
 	const struct request *r;
-	struct response *out;
-	struct cfg       cfg;
-	struct buf       body;
-	struct sns_msg   msg;
-	struct ses_event ev;
-	char             id[64];      /* request id */
-	const char      *outcome;     /* one word for the log */
-	char             why[512];    /* reason for a refusal */
-	const char      *cert_from;   /* memory, disk, network */
-	struct timespec  t0;
+	struct response      *out;
+	struct cfg            cfg;
+	struct buf            body;
+	struct sns_msg        msg;
+	struct ses_event      ev;
+	char                  id[64];    /* request id */
+	const char           *outcome;   /* one word for the log */
+	char                  why[512];  /* reason for a refusal */
+	const char           *cert_from; /* memory, disk, network */
+	struct timespec       t0;
 };
 
 static void answer(struct txn *t, int status, const char *outcome, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void do_post(struct txn *t);
-static void do_health(struct txn *t);
-static void do_notification(struct txn *t);
-static void do_subscription(struct txn *t);
-static int read_body(struct txn *t);
-static int headers_match(struct txn *t);
-static void store_json(struct txn *t, struct json_object *p);
-static void log_request(struct txn *t);
-static void cleanup_request(struct txn *t);
+static void        do_post(struct txn *t);
+static void        do_health(struct txn *t);
+static void        do_notification(struct txn *t);
+static void        do_subscription(struct txn *t);
+static int         read_body(struct txn *t);
+static int         headers_match(struct txn *t);
+static void        store_json(struct txn *t, struct json_object *p);
+static void        log_request(struct txn *t);
+static void        cleanup_request(struct txn *t);
 static const char *param(const struct txn *t, const char *name);
 
 int
@@ -205,8 +205,8 @@ do_post(struct txn *t)
 	}
 	if (headers_match(t) == -1)
 		return;
-	v = verify_message(&t->msg, &t->cfg, t->h->certs, t->h->http, time(NULL), &from, t->why,
-	    sizeof(t->why));
+	v = verify_message(
+	    &t->msg, &t->cfg, t->h->certs, t->h->http, time(NULL), &from, t->why, sizeof(t->why));
 	if (v == VERIFY_FORBIDDEN) {
 		answer(t, 403, "refused", "message refused");
 		return;
@@ -225,11 +225,11 @@ do_post(struct txn *t)
 static int
 read_body(struct txn *t)
 {
-	const char *cl = param(t, "CONTENT_LENGTH");
-	char        tmp[16384];
-	char       *end;
+	const char        *cl = param(t, "CONTENT_LENGTH");
+	char               tmp[16384];
+	char              *end;
 	unsigned long long n = 0;
-	long        got;
+	long               got;
 
 	if (cl != NULL && *cl != '\0') {
 		n = strtoull(cl, &end, 10);
@@ -239,8 +239,8 @@ read_body(struct txn *t)
 			return -1;
 		}
 		if (n > t->cfg.max_body) {
-			snprintf(t->why, sizeof(t->why), "body of %llu bytes over the %zu byte limit",
-			    n, t->cfg.max_body);
+			snprintf(t->why, sizeof(t->why),
+			    "body of %llu bytes over the %zu byte limit", n, t->cfg.max_body);
 			answer(t, 413, "too_large", "body too large");
 			return -1;
 		}
@@ -292,8 +292,8 @@ headers_match(struct txn *t)
 			continue;
 		f = *(const char *const *)((const char *)&t->msg + h[i].field);
 		if (strcmp(v, f) != 0) {
-			snprintf(t->why, sizeof(t->why), "header %s differs from the body",
-			    h[i].header);
+			snprintf(
+			    t->why, sizeof(t->why), "header %s differs from the body", h[i].header);
 			answer(t, 400, "header_mismatch", "SNS headers differ from the body");
 			return -1;
 		}
@@ -326,9 +326,9 @@ base_json(struct txn *t)
 static void
 do_notification(struct txn *t)
 {
-	struct json_object *p = NULL, *list, *o;
+	struct json_object    *p = NULL, *list, *o;
 	const struct ses_rcpt *rc;
-	size_t              i;
+	size_t                 i;
 
 	if (ses_parse(t->msg.message, t->msg.message_len, &t->ev, t->why, sizeof(t->why)) == -1) {
 		answer(t, 400, "bad_event", "malformed SES event");
@@ -393,8 +393,10 @@ subscription_arn(const char *xml, char *out, size_t outlen)
 	if (e == NULL)
 		return;
 	n = (size_t)(e - b);
-	if (n == 0 || n >= outlen || strspn(b, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					      "0123456789:-_.") < n)
+	if (n == 0 || n >= outlen ||
+	    strspn(b,
+	        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	        "0123456789:-_.") < n)
 		return;
 	memcpy(out, b, n);
 	out[n] = '\0';
@@ -422,8 +424,8 @@ do_subscription(struct txn *t)
 			answer(t, 403, "refused", "message refused");
 			goto out;
 		}
-		switch (store_seen(t->h->store, t->cfg.dsn, t->msg.message_id, &seen, t->why,
-		    sizeof(t->why))) {
+		switch (store_seen(
+		    t->h->store, t->cfg.dsn, t->msg.message_id, &seen, t->why, sizeof(t->why))) {
 		case STORE_OK:
 			break;
 		case STORE_UNAVAILABLE:
@@ -439,15 +441,16 @@ do_subscription(struct txn *t)
 		}
 		if (t->cfg.auto_confirm) {
 			if (http_get(t->h->http, t->msg.subscribe_url, &ho, &resp, &code, err,
-				sizeof(err)) == -1) {
-				snprintf(t->why, sizeof(t->why), "confirming the subscription failed: %s",
-				    err);
+			        sizeof(err)) == -1) {
+				snprintf(t->why, sizeof(t->why),
+				    "confirming the subscription failed: %s", err);
 				answer(t, 503, "confirm_failed", "could not confirm, retry later");
 				goto out;
 			}
 			if (code != 200) {
 				snprintf(t->why, sizeof(t->why),
-				    "confirming the subscription failed: SNS answered HTTP %ld", code);
+				    "confirming the subscription failed: SNS answered HTTP %ld",
+				    code);
 				answer(t, 503, "confirm_failed", "could not confirm, retry later");
 				goto out;
 			}
@@ -466,8 +469,8 @@ do_subscription(struct txn *t)
 		goto out;
 	}
 	json_object_object_add(p, "subscription", sub);
-	json_object_object_add(p, "message_text",
-	    json_object_new_string_len(t->msg.message, (int)t->msg.message_len));
+	json_object_object_add(
+	    p, "message_text", json_object_new_string_len(t->msg.message, (int)t->msg.message_len));
 	add_str(sub, "status", status);
 	hdr_arn = param(t, "HTTP_X_AMZ_SNS_SUBSCRIPTION_ARN");
 	if (arn[0] != '\0')

@@ -37,7 +37,7 @@ struct response {
 };
 
 /* 0, or -1 when out of memory. Call after curl_global_init(). */
-int handler_init(struct handler *h);
+int  handler_init(struct handler *h);
 void handler_free(struct handler *h);
 
 /* Serve one request. Always fills out; logs one line for it. */

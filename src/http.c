@@ -46,8 +46,8 @@ http_free(struct http *h)
 }
 
 int
-http_get(struct http *h, const char *url, const struct http_opts *o, struct buf *body,
-    long *status, char *why, size_t whylen)
+http_get(struct http *h, const char *url, const struct http_opts *o, struct buf *body, long *status,
+    char *why, size_t whylen)
 {
 	struct curl_slist *connect_to = NULL, *n;
 	struct sink        sink = { body, 0 };

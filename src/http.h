@@ -23,7 +23,7 @@ struct http_opts {
 /* One handle per worker, reused so that connections and TLS sessions are
  * kept. Call after curl_global_init(). */
 struct http *http_new(void);
-void http_free(struct http *h);
+void         http_free(struct http *h);
 
 /* GET url into body (initialised by the caller with its cap). Returns 0
  * with *status set for any HTTP answer, or -1 with why when no answer

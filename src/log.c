@@ -81,9 +81,9 @@ put(struct logline *l, const char *s, size_t n)
 void
 logline_add(struct logline *l, const char *key, const char *value)
 {
-	const char   *p;
-	int           quote = 0;
-	char          esc[8];
+	const char *p;
+	int         quote = 0;
+	char        esc[8];
 
 	if (value == NULL)
 		return;

@@ -10,7 +10,7 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_init(const char *progname, enum log_level level);
 void log_set_level(enum log_level level);
-int log_parse_level(const char *s, enum log_level *out);
+int  log_parse_level(const char *s, enum log_level *out);
 
 /* log_warn adds strerror(errno); the x variants do not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -36,17 +36,17 @@ static const struct kind_def kinds[] = {
 };
 
 static const char *str_at(struct json_object *o, const char *key);
-static int add_recipients(struct ses_event *ev, struct json_object *list, int objs, char *why,
-    size_t whylen);
+static int         add_recipients(
+            struct ses_event *ev, struct json_object *list, int objs, char *why, size_t whylen);
 
 int
 ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t whylen)
 {
-	struct json_object   *root, *mail = NULL, *obj = NULL, *list = NULL, *t;
+	struct json_object    *root, *mail = NULL, *obj = NULL, *list = NULL, *t;
 	const struct kind_def *kd = NULL;
-	const char           *ts = NULL;
-	char                  jwhy[128];
-	size_t                i;
+	const char            *ts = NULL;
+	char                   jwhy[128];
+	size_t                 i;
 
 	memset(ev, 0, sizeof(*ev));
 	root = sns_json_parse(msg, len, SNS_MAX_DEPTH, jwhy, sizeof(jwhy));
@@ -140,8 +140,7 @@ str_at(struct json_object *o, const char *key)
 }
 
 static int
-add_recipients(struct ses_event *ev, struct json_object *list, int objs, char *why,
-    size_t whylen)
+add_recipients(struct ses_event *ev, struct json_object *list, int objs, char *why, size_t whylen)
 {
 	struct json_object *item, *addr;
 	struct ses_rcpt    *r;
@@ -175,7 +174,7 @@ add_recipients(struct ses_event *ev, struct json_object *list, int objs, char *w
 		if (!json_object_is_type(addr, json_type_string) ||
 		    (size_t)json_object_get_string_len(addr) > 1024 ||
 		    memchr(json_object_get_string(addr), '\0',
-			(size_t)json_object_get_string_len(addr)) != NULL) {
+		        (size_t)json_object_get_string_len(addr)) != NULL) {
 			snprintf(why, whylen, "recipient %zu address is not a string", i);
 			return -1;
 		}
@@ -251,10 +250,10 @@ digits(const char *s, int n, int *v)
 int
 ses_parse_time(const char *in, char *out, size_t outlen)
 {
-	struct tm tm;
-	char      frac[7] = "000000";
-	time_t    t;
-	int       y, mo, d, h, mi, s, oh = 0, om = 0, sign = 0, i;
+	struct tm   tm;
+	char        frac[7] = "000000";
+	time_t      t;
+	int         y, mo, d, h, mi, s, oh = 0, om = 0, sign = 0, i;
 	const char *p = in;
 
 	if (digits(p, 4, &y) || p[4] != '-' || digits(p + 5, 2, &mo) || p[7] != '-' ||

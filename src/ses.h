@@ -24,26 +24,26 @@ struct ses_rcpt {
 
 /* A parsed SES message. Strings borrow from root; valid until ses_free(). */
 struct ses_event {
-	struct json_object *root;             /* owned; NULL when Message is not JSON */
+	struct json_object *root; /* owned; NULL when Message is not JSON */
 	enum ses_form       form;
-	const char         *kind;             /* Bounce, Complaint, Delivery, ... or NULL */
-	const char         *ses_message_id;   /* mail.messageId */
-	const char         *source;           /* mail.source */
-	char                occurred[40];     /* event time, ISO 8601 UTC, "" if unknown */
+	const char         *kind;           /* Bounce, Complaint, Delivery, ... or NULL */
+	const char         *ses_message_id; /* mail.messageId */
+	const char         *source;         /* mail.source */
+	char                occurred[40];   /* event time, ISO 8601 UTC, "" if unknown */
 	const char         *bounce_type;
 	const char         *bounce_subtype;
 	const char         *complaint_feedback_type;
 	const char         *complaint_subtype;
 	const char         *feedback_id;
 	size_t              nrcpt;
-	struct ses_rcpt    *rcpt;             /* owned array of nrcpt */
+	struct ses_rcpt    *rcpt; /* owned array of nrcpt */
 };
 
 /* Parse the SNS Message. Returns 0 with ev filled (ev->root NULL when the
  * text is not a JSON object, such as SES's "Successfully validated" test
  * message: stored verbatim), or -1 with why when it claims to be an SES
  * event but is malformed. */
-int ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t whylen);
+int  ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t whylen);
 void ses_free(struct ses_event *ev);
 
 /* "Jane Doe" <Jane@Example.COM>  ->  jane@example.com. 0 or -1. */

@@ -34,8 +34,8 @@ out:
 }
 
 int
-sig_verify(EVP_PKEY *key, int version, const char *data, size_t len, const char *sig_b64,
-    char *why, size_t whylen)
+sig_verify(EVP_PKEY *key, int version, const char *data, size_t len, const char *sig_b64, char *why,
+    size_t whylen)
 {
 	unsigned char sig[1024];
 	EVP_MD_CTX   *md = NULL;
@@ -66,7 +66,7 @@ sig_verify(EVP_PKEY *key, int version, const char *data, size_t len, const char 
 	}
 	if (EVP_DigestVerifyInit(md, NULL, alg, NULL, key) != 1 ||
 	    EVP_DigestVerify(md, (const unsigned char *)sig, (size_t)slen,
-		(const unsigned char *)data, len) != 1) {
+	        (const unsigned char *)data, len) != 1) {
 		snprintf(why, whylen, "signature does not verify");
 		goto out;
 	}

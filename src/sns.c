@@ -33,10 +33,10 @@ sns_type_name(enum sns_type t)
 struct json_object *
 sns_json_parse(const char *text, size_t len, int depth, char *why, size_t whylen)
 {
-	struct json_tokener *tok = NULL;
-	struct json_object  *obj = NULL;
+	struct json_tokener    *tok = NULL;
+	struct json_object     *obj = NULL;
 	enum json_tokener_error jerr;
-	size_t               end;
+	size_t                  end;
 
 	if (len > (size_t)0x7fffffff) {
 		snprintf(why, whylen, "JSON text too large");
@@ -104,10 +104,9 @@ sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t why
 	    get_str(root, "Message", 1, &m->message, &m->message_len, len, why, whylen) == -1 ||
 	    get_str(root, "Timestamp", 1, &m->timestamp, NULL, 64, why, whylen) == -1 ||
 	    get_str(root, "SignatureVersion", 1, &m->signature_version, NULL, 8, why, whylen) ==
-		-1 ||
+	        -1 ||
 	    get_str(root, "Signature", 1, &m->signature, NULL, 4096, why, whylen) == -1 ||
-	    get_str(root, "SigningCertURL", 1, &m->signing_cert_url, NULL, 1024, why, whylen) ==
-		-1)
+	    get_str(root, "SigningCertURL", 1, &m->signing_cert_url, NULL, 1024, why, whylen) == -1)
 		goto fail;
 	if (!message_id_ok(m->message_id)) {
 		snprintf(why, whylen, "MessageId is not an SNS message id");
@@ -132,11 +131,11 @@ sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t why
 	if (m->type == SNS_NOTIFICATION) {
 		if (get_str(root, "Subject", 0, &m->subject, NULL, 1024, why, whylen) == -1 ||
 		    get_str(root, "UnsubscribeURL", 0, &m->unsubscribe_url, NULL, 2048, why,
-			whylen) == -1)
+		        whylen) == -1)
 			goto fail;
 	} else {
 		if (get_str(root, "SubscribeURL", 1, &m->subscribe_url, NULL, 4096, why, whylen) ==
-			-1 ||
+		        -1 ||
 		    get_str(root, "Token", 1, &m->token, NULL, 2048, why, whylen) == -1)
 			goto fail;
 	}

@@ -10,7 +10,7 @@
 
 struct json_object;
 
-#define SNS_MAX_DEPTH 16         /* envelope and SES message nesting */
+#define SNS_MAX_DEPTH 16           /* envelope and SES message nesting */
 #define SNS_MAX_FIELD (256 * 1024) /* any single envelope field but Message */
 
 enum sns_type { SNS_NOTIFICATION, SNS_SUBSCRIPTION_CONFIRMATION, SNS_UNSUBSCRIBE_CONFIRMATION };
@@ -25,34 +25,34 @@ struct sns_arn {
 /* A parsed envelope. Every string borrows from root and lives until
  * sns_free(); absent optional fields are NULL. No field contains NUL. */
 struct sns_msg {
-	struct json_object *root;             /* owned */
+	struct json_object *root; /* owned */
 	enum sns_type       type;
-	const char         *type_str;         /* "Notification", ... */
+	const char         *type_str; /* "Notification", ... */
 	const char         *message_id;
 	const char         *topic_arn;
-	const char         *subject;          /* Notification only, optional */
+	const char         *subject; /* Notification only, optional */
 	const char         *message;
 	size_t              message_len;
 	const char         *timestamp;
 	const char         *signature_version; /* "1" or "2" */
-	int                 sigver;           /* 1 or 2 */
-	const char         *signature;        /* base64 */
+	int                 sigver;            /* 1 or 2 */
+	const char         *signature;         /* base64 */
 	const char         *signing_cert_url;
-	const char         *subscribe_url;    /* confirmations */
-	const char         *token;            /* confirmations */
-	const char         *unsubscribe_url;  /* Notification, not signed */
-	struct sns_arn      arn;              /* parsed topic_arn */
+	const char         *subscribe_url;   /* confirmations */
+	const char         *token;           /* confirmations */
+	const char         *unsubscribe_url; /* Notification, not signed */
+	struct sns_arn      arn;             /* parsed topic_arn */
 };
 
 /* Parse an envelope. Returns 0, or -1 with why (safe to log: it never
  * quotes a signature or token). On -1 nothing needs freeing. */
-int sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t whylen);
+int  sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t whylen);
 void sns_free(struct sns_msg *m);
 
 /* Parse JSON text strictly (UTF-8 checked, no trailing data) with a depth
  * limit. Returns a new reference or NULL with why. */
-struct json_object *sns_json_parse(const char *text, size_t len, int depth, char *why,
-    size_t whylen);
+struct json_object *sns_json_parse(
+    const char *text, size_t len, int depth, char *why, size_t whylen);
 
 /* Append the string to sign, byte-exact, in the order SNS uses for the
  * message's Type. Returns 0 or -1 (buffer freed). */

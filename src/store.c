@@ -34,13 +34,13 @@ static const struct stmt stmts[] = {
 	{ "sf_ingest", "SELECT ses_feedback.ingest($1::jsonb)", 1 },
 };
 
-static PGconn *open_conn(const char *dsn, char *why, size_t whylen);
-static int read_version(PGconn *c, char *why, size_t whylen);
+static PGconn           *open_conn(const char *dsn, char *why, size_t whylen);
+static int               read_version(PGconn *c, char *why, size_t whylen);
 static enum store_status ensure(struct store *st, const char *dsn, char *why, size_t whylen);
 static enum store_status classify(PGconn *c, PGresult *r);
-static void drop(struct store *st);
-static enum store_status run(struct store *st, const char *dsn, const char *name,
-    const char *param, PGresult **res, char *why, size_t whylen);
+static void              drop(struct store *st);
+static enum store_status run(struct store *st, const char *dsn, const char *name, const char *param,
+    PGresult **res, char *why, size_t whylen);
 
 int
 store_schema_wanted(void)
@@ -110,8 +110,9 @@ open_conn(const char *dsn, char *why, size_t whylen)
 		PQfinish(c);
 		return NULL;
 	}
-	r = PQexec(c, "SET statement_timeout = '" STORE_STATEMENT_TIMEOUT "'; "
-		      "SET client_min_messages = warning");
+	r = PQexec(c,
+	    "SET statement_timeout = '" STORE_STATEMENT_TIMEOUT "'; "
+	    "SET client_min_messages = warning");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		conn_error(c, why, whylen);
 		PQclear(r);
@@ -187,7 +188,8 @@ ensure(struct store *st, const char *dsn, char *why, size_t whylen)
 		}
 		/* The statements that need the schema. */
 		for (i = 1; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-			r = PQprepare(st->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
+			r = PQprepare(
+			    st->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
 			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 				conn_error(st->conn, why, whylen);
 				PQclear(r);
@@ -268,8 +270,8 @@ store_ping(struct store *st, const char *dsn, char *why, size_t whylen)
 }
 
 enum store_status
-store_seen(struct store *st, const char *dsn, const char *message_id, int *seen, char *why,
-    size_t whylen)
+store_seen(
+    struct store *st, const char *dsn, const char *message_id, int *seen, char *why, size_t whylen)
 {
 	PGresult         *r;
 	enum store_status s;
@@ -283,8 +285,8 @@ store_seen(struct store *st, const char *dsn, const char *message_id, int *seen,
 }
 
 enum store_status
-store_ingest(struct store *st, const char *dsn, const char *json, int *duplicate, char *why,
-    size_t whylen)
+store_ingest(
+    struct store *st, const char *dsn, const char *json, int *duplicate, char *why, size_t whylen)
 {
 	PGresult         *r;
 	enum store_status s;
@@ -321,7 +323,7 @@ static int
 exec_ok(PGconn *c, const char *sql, char *why, size_t whylen)
 {
 	PGresult *r = PQexec(c, sql);
-	int       ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 
 	if (!ok)
 		conn_error(c, why, whylen);
@@ -344,13 +346,13 @@ store_migrate(const char *dsn, FILE *out, char *why, size_t whylen)
 		return -1;
 	/* Two migrates at once (two hosts deploying) take turns. */
 	if (exec_ok(c, "SELECT pg_advisory_lock(hashtext('ses_feedback.migrate'))", why, whylen) ==
-		-1 ||
+	        -1 ||
 	    exec_ok(c, "CREATE SCHEMA IF NOT EXISTS ses_feedback", why, whylen) == -1 ||
 	    exec_ok(c,
-		"CREATE TABLE IF NOT EXISTS ses_feedback.schema_migrations ("
-		" version integer PRIMARY KEY, name text NOT NULL,"
-		" applied_at timestamptz NOT NULL DEFAULT now())",
-		why, whylen) == -1)
+	        "CREATE TABLE IF NOT EXISTS ses_feedback.schema_migrations ("
+	        " version integer PRIMARY KEY, name text NOT NULL,"
+	        " applied_at timestamptz NOT NULL DEFAULT now())",
+	        why, whylen) == -1)
 		goto out;
 	have = read_version(c, why, whylen);
 	if (have < 0)

@@ -29,19 +29,19 @@ extern const struct store_migration store_migrations[];
 int store_schema_wanted(void);
 
 struct store *store_new(void);
-void store_free(struct store *st);
+void          store_free(struct store *st);
 
 /* Is the database there, answering, and at our schema version? */
 enum store_status store_ping(struct store *st, const char *dsn, char *why, size_t whylen);
 
 /* Has this SNS MessageId been stored? */
-enum store_status store_seen(struct store *st, const char *dsn, const char *message_id,
-    int *seen, char *why, size_t whylen);
+enum store_status store_seen(
+    struct store *st, const char *dsn, const char *message_id, int *seen, char *why, size_t whylen);
 
 /* Call ses_feedback.ingest() with json. *duplicate is set when the
  * MessageId was already stored (nothing changed). */
-enum store_status store_ingest(struct store *st, const char *dsn, const char *json,
-    int *duplicate, char *why, size_t whylen);
+enum store_status store_ingest(
+    struct store *st, const char *dsn, const char *json, int *duplicate, char *why, size_t whylen);
 
 /* Bring the schema up to date; progress on out. 0 or -1 with why. */
 int store_migrate(const char *dsn, FILE *out, char *why, size_t whylen);

@@ -8,8 +8,7 @@
 #include "verify.h"
 
 enum verify_result
-verify_local(const struct sns_msg *m, const char *topics, int min_sigver, char *why,
-    size_t whylen)
+verify_local(const struct sns_msg *m, const char *topics, int min_sigver, char *why, size_t whylen)
 {
 	char err[256];
 
@@ -51,8 +50,8 @@ verify_signature(const struct sns_msg *m, EVP_PKEY *key, char *why, size_t whyle
 }
 
 enum verify_result
-verify_message(const struct sns_msg *m, const struct cfg *c, struct cert_cache *cc,
-    struct http *h, time_t now, enum cert_source *from, char *why, size_t whylen)
+verify_message(const struct sns_msg *m, const struct cfg *c, struct cert_cache *cc, struct http *h,
+    time_t now, enum cert_source *from, char *why, size_t whylen)
 {
 	struct http_opts   ho = { c->ca_file, c->connect_to, 0 };
 	enum verify_result v;

@@ -21,12 +21,12 @@ enum verify_result {
 
 /* The checks that need no network: topic allow-list (skipped when topics
  * is NULL), signature version floor, signing-certificate URL. */
-enum verify_result verify_local(const struct sns_msg *m, const char *topics, int min_sigver,
-    char *why, size_t whylen);
+enum verify_result verify_local(
+    const struct sns_msg *m, const char *topics, int min_sigver, char *why, size_t whylen);
 
 /* Check m's signature with key. */
-enum verify_result verify_signature(const struct sns_msg *m, EVP_PKEY *key, char *why,
-    size_t whylen);
+enum verify_result verify_signature(
+    const struct sns_msg *m, EVP_PKEY *key, char *why, size_t whylen);
 
 /* Everything: verify_local, then the certificate from the cache or the
  * network, then the signature. *from says where the certificate came
