@@ -27,6 +27,7 @@
 #include "verify.h"
 
 static int  cmd_migrate(int argc, char **argv);
+static int  cmd_suppressions(int argc, char **argv);
 static int  cmd_verify(int argc, char **argv);
 static int  cmd_check_config(int argc, char **argv);
 static void fds_valid(void);
@@ -42,7 +43,9 @@ usage(int status)
 	    "usage: ses-feedback                        FastCGI on fd 0, or one CGI request\n"
 	    "       ses-feedback serve --listen unix:PATH|HOST:PORT [--workers N]\n"
 	    "                          [--socket-mode MODE]\n"
-	    "       ses-feedback migrate\n"
+	    "       ses-feedback migrate [--to VERSION]\n"
+	    "       ses-feedback suppressions export [--all]\n"
+	    "       ses-feedback suppressions import [--note TEXT] FILE|-\n"
 	    "       ses-feedback verify [--cert FILE] FILE\n"
 	    "       ses-feedback check-config [--param KEY=VALUE ...]\n"
 	    "       ses-feedback --help | --version\n"
@@ -87,6 +90,8 @@ main(int argc, char **argv)
 			rc = serve_main(argc - 1, argv + 1);
 		else if (strcmp(argv[1], "migrate") == 0)
 			rc = cmd_migrate(argc - 1, argv + 1);
+		else if (strcmp(argv[1], "suppressions") == 0)
+			rc = cmd_suppressions(argc - 1, argv + 1);
 		else if (strcmp(argv[1], "verify") == 0)
 			rc = cmd_verify(argc - 1, argv + 1);
 		else if (strcmp(argv[1], "check-config") == 0)
@@ -129,18 +134,80 @@ static int
 cmd_migrate(int argc, char **argv)
 {
 	struct cfg c;
-	char       why[1024];
+	char       why[1024], *end;
+	long       to = 0;
 
-	(void)argv;
-	if (argc != 1)
+	if (argc == 3 && strcmp(argv[1], "--to") == 0) {
+		to = strtol(argv[2], &end, 10);
+		if (*end != '\0' || to < 1 || to > store_schema_wanted())
+			fatalx("--to wants a schema version from 1 to %d", store_schema_wanted());
+	} else if (argc != 1) {
 		usage(2);
+	}
 	if (cfg_load(&c, NULL, why, sizeof(why)) == -1)
 		fatalx("%s", why);
-	if (store_migrate(c.dsn, stdout, why, sizeof(why)) == -1) {
+	if (store_migrate(c.dsn, (int)to, stdout, why, sizeof(why)) == -1) {
 		fprintf(stderr, "ses-feedback migrate: %s\n", why);
 		return 1;
 	}
 	return 0;
+}
+
+static int
+cmd_suppressions(int argc, char **argv)
+{
+	struct store_import_result res;
+	struct cfg                 c;
+	const char                *note = "imported", *file = NULL;
+	char                       why[1024];
+	FILE                      *in;
+	int                        i, all = 0, rc;
+
+	if (argc < 2)
+		usage(2);
+	if (cfg_load(&c, NULL, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	if (strcmp(argv[1], "export") == 0) {
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--all") == 0)
+				all = 1;
+			else
+				usage(2);
+		}
+		if (store_export(c.dsn, all, stdout, why, sizeof(why)) == -1) {
+			fprintf(stderr, "ses-feedback suppressions export: %s\n", why);
+			return 1;
+		}
+		return 0;
+	}
+	if (strcmp(argv[1], "import") != 0)
+		usage(2);
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--note") == 0 && i + 1 < argc)
+			note = argv[++i];
+		else if (file == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+			file = argv[i];
+		else
+			usage(2);
+	}
+	if (file == NULL)
+		usage(2);
+	in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	if (in == NULL) {
+		fprintf(
+		    stderr, "ses-feedback suppressions import: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	rc = store_import(c.dsn, in, note, stderr, &res, why, sizeof(why));
+	if (in != stdin)
+		fclose(in);
+	if (rc == -1) {
+		fprintf(stderr, "ses-feedback suppressions import: %s; nothing imported\n", why);
+		return 1;
+	}
+	printf("%lu lines: %lu added, %lu already suppressed, %lu rejected\n", res.lines, res.added,
+	    res.already, res.rejected);
+	return res.rejected > 0 ? 1 : 0;
 }
 
 static int

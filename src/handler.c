@@ -368,6 +368,8 @@ do_notification(struct txn *t)
 		add_str(o, "complaint_feedback_type", t->ev.complaint_feedback_type);
 		add_str(o, "complaint_subtype", t->ev.complaint_subtype);
 		add_str(o, "feedback_id", t->ev.feedback_id);
+		if (t->ev.unsubscribe_all)
+			json_object_object_add(o, "unsubscribe_all", json_object_new_boolean(1));
 	}
 	store_json(t, p);
 	json_object_put(p);

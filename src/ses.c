@@ -36,6 +36,8 @@ static const struct kind_def kinds[] = {
 };
 
 static const char *str_at(struct json_object *o, const char *key);
+static int         subscription_contact(struct ses_event *ev, struct json_object *root,
+            struct json_object *sub, char *why, size_t whylen);
 static int         add_recipients(
             struct ses_event *ev, struct json_object *list, int objs, char *why, size_t whylen);
 
@@ -100,6 +102,11 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 		ev->complaint_feedback_type = str_at(obj, "complaintFeedbackType");
 		ev->complaint_subtype = str_at(obj, "complaintSubType");
 	}
+	if (strcmp(ev->kind, "Subscription") == 0) {
+		if (subscription_contact(ev, root, obj, why, whylen) == -1)
+			goto fail;
+		goto done;
+	}
 	if (kd->list == NULL)
 		goto done;
 	if (!json_object_object_get_ex(obj, kd->list, &list) ||
@@ -137,6 +144,27 @@ str_at(struct json_object *o, const char *key)
 	if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)) != NULL)
 		return NULL;
 	return json_object_get_string(v);
+}
+
+/* A Subscription event names no recipient list. Its contact is the one
+ * destination of the message; with several (not list-managed mail) the
+ * event is recorded without a recipient. */
+static int
+subscription_contact(struct ses_event *ev, struct json_object *root, struct json_object *sub,
+    char *why, size_t whylen)
+{
+	struct json_object *mail, *dest, *prefs, *all;
+
+	if (json_object_object_get_ex(sub, "newTopicPreferences", &prefs) &&
+	    json_object_is_type(prefs, json_type_object) &&
+	    json_object_object_get_ex(prefs, "unsubscribeAll", &all) &&
+	    json_object_is_type(all, json_type_boolean))
+		ev->unsubscribe_all = json_object_get_boolean(all);
+	if (!json_object_object_get_ex(root, "mail", &mail) ||
+	    !json_object_object_get_ex(mail, "destination", &dest) ||
+	    !json_object_is_type(dest, json_type_array) || json_object_array_length(dest) != 1)
+		return 0;
+	return add_recipients(ev, dest, 0, why, whylen);
 }
 
 static int

@@ -1,7 +1,9 @@
 /* ses-feedback - the SES event model.
  * Both forms SES publishes: identity notifications (notificationType) and
  * configuration-set events (eventType). Affected recipients come only from
- * the event's own lists, never from mail.destination. */
+ * the event's own lists, never from mail.destination; the one exception is
+ * a Subscription event, which has no list: SES sends list-managed mail to
+ * one recipient per message, so a single destination is that contact. */
 #ifndef SF_SES_H
 #define SF_SES_H
 
@@ -35,6 +37,7 @@ struct ses_event {
 	const char         *complaint_feedback_type;
 	const char         *complaint_subtype;
 	const char         *feedback_id;
+	int                 unsubscribe_all; /* Subscription: 1 when unsubscribeAll is true */
 	size_t              nrcpt;
 	struct ses_rcpt    *rcpt; /* owned array of nrcpt */
 };

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "ses.h"
 #include "store.h"
 
 #define STORE_CONNECT_TIMEOUT   "3"
@@ -332,7 +333,7 @@ exec_ok(PGconn *c, const char *sql, char *why, size_t whylen)
 }
 
 int
-store_migrate(const char *dsn, FILE *out, char *why, size_t whylen)
+store_migrate(const char *dsn, int to, FILE *out, char *why, size_t whylen)
 {
 	const struct store_migration *m;
 	PGconn                       *c;
@@ -358,7 +359,7 @@ store_migrate(const char *dsn, FILE *out, char *why, size_t whylen)
 	if (have < 0)
 		goto out;
 	for (m = store_migrations; m->name != NULL; m++) {
-		if (m->version <= have)
+		if (m->version <= have || (to > 0 && m->version > to))
 			continue;
 		snprintf(ver, sizeof(ver), "%d", m->version);
 		params[0] = ver;
@@ -387,12 +388,228 @@ store_migrate(const char *dsn, FILE *out, char *why, size_t whylen)
 		fprintf(out, "applied %s\n", m->name);
 		applied++;
 	}
-	fprintf(out, "schema ses_feedback is at version %d (%d migration%s applied)\n",
-	    store_schema_wanted() > have ? store_schema_wanted() : have, applied,
-	    applied == 1 ? "" : "s");
+	have = read_version(c, why, whylen);
+	fprintf(out, "schema ses_feedback is at version %d (%d migration%s applied)\n", have,
+	    applied, applied == 1 ? "" : "s");
 	ret = 0;
 out:
 	PQclear(r);
 	PQfinish(c); /* also releases the advisory lock */
+	return ret;
+}
+
+int
+store_export(const char *dsn, int all, FILE *out, char *why, size_t whylen)
+{
+	PGconn   *c;
+	PGresult *r = NULL;
+	char     *row = NULL;
+	int       n, ret = -1;
+
+	c = open_conn(dsn, why, whylen);
+	if (c == NULL)
+		return -1;
+	/* COPY streams: no result set is held in memory. */
+	r = PQexec(c,
+	    all ? "COPY (SELECT email, CASE reason WHEN 'complaint' THEN 'COMPLAINT' "
+	          "ELSE 'BOUNCE' END FROM ses_feedback.active_suppressions ORDER BY email) "
+	          "TO STDOUT WITH (FORMAT csv)"
+	        : "COPY (SELECT email, CASE reason WHEN 'complaint' THEN 'COMPLAINT' "
+	          "ELSE 'BOUNCE' END FROM ses_feedback.active_suppressions "
+	          "WHERE reason IN ('hard_bounce', 'soft_bounce', 'complaint') ORDER BY email) "
+	          "TO STDOUT WITH (FORMAT csv)");
+	if (PQresultStatus(r) != PGRES_COPY_OUT) {
+		conn_error(c, why, whylen);
+		goto out;
+	}
+	fputs("emailAddress,reason\n", out);
+	while ((n = PQgetCopyData(c, &row, 0)) > 0) {
+		fwrite(row, 1, (size_t)n, out);
+		PQfreemem(row);
+		row = NULL;
+	}
+	PQclear(r);
+	r = PQgetResult(c);
+	if (n == -2 || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		conn_error(c, why, whylen);
+		goto out;
+	}
+	if (fflush(out) == EOF || ferror(out)) {
+		snprintf(why, whylen, "write error");
+		goto out;
+	}
+	ret = 0;
+out:
+	PQclear(r);
+	PQfinish(c);
+	return ret;
+}
+
+/* Split one CSV line of two fields, with optional "quoting". 0 or -1. */
+static int
+csv_two(char *line, char **a, char **b)
+{
+	char *f[2], *p = line, *w;
+	int   i;
+
+	for (i = 0; i < 2; i++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		f[i] = w = p;
+		if (*p == '"') {
+			f[i] = w = ++p;
+			for (;;) {
+				if (*p == '\0')
+					return -1;
+				if (*p == '"' && p[1] == '"') {
+					*w++ = '"';
+					p += 2;
+				} else if (*p == '"') {
+					p++;
+					break;
+				} else {
+					*w++ = *p++;
+				}
+			}
+			while (*p == ' ' || *p == '\t')
+				p++;
+		} else {
+			while (*p != '\0' && *p != ',')
+				*w++ = *p++;
+			while (w > f[i] && (w[-1] == ' ' || w[-1] == '\t'))
+				w--;
+		}
+		if (i == 0) {
+			if (*p != ',')
+				return -1;
+			*w = '\0';
+			p++;
+		} else {
+			if (*p != '\0')
+				return -1;
+			*w = '\0';
+		}
+	}
+	*a = f[0];
+	*b = f[1];
+	return 0;
+}
+
+int
+store_import(const char *dsn, FILE *in, const char *note, FILE *err,
+    struct store_import_result *res, char *why, size_t whylen)
+{
+	PGconn       *c;
+	PGresult     *r = NULL;
+	char          line[1100], norm[SES_MAX_EMAIL + 1], copy[SES_MAX_EMAIL + 32];
+	char         *email, *reason;
+	const char   *params[1];
+	unsigned long lineno = 0;
+	size_t        n;
+	int           header = 0, ret = -1, i;
+
+	memset(res, 0, sizeof(*res));
+	c = open_conn(dsn, why, whylen);
+	if (c == NULL)
+		return -1;
+	if (exec_ok(c, "BEGIN", why, whylen) == -1 ||
+	    exec_ok(c,
+	        "CREATE TEMP TABLE ses_feedback_import (email text, reason text) "
+	        "ON COMMIT DROP",
+	        why, whylen) == -1)
+		goto out;
+	r = PQexec(c, "COPY pg_temp.ses_feedback_import FROM STDIN");
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		conn_error(c, why, whylen);
+		goto out;
+	}
+	PQclear(r);
+	r = NULL;
+	while (fgets(line, sizeof(line), in) != NULL) {
+		lineno++;
+		n = strlen(line);
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+			int ch;
+
+			while ((ch = fgetc(in)) != EOF && ch != '\n')
+				;
+			fprintf(err, "line %lu: longer than %zu bytes\n", lineno, sizeof(line) - 2);
+			res->rejected++;
+			continue;
+		}
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0)
+			continue;
+		if (!header) {
+			header = 1;
+			if (lineno == 1 && n >= 3 && (unsigned char)line[0] == 0xef)
+				memmove(line, line + 3, n - 2); /* UTF-8 BOM */
+			if (csv_two(line, &email, &reason) == 0 &&
+			    strcmp(email, "emailAddress") == 0 && strcmp(reason, "reason") == 0)
+				continue;
+			fprintf(err, "line %lu: want the header emailAddress,reason\n", lineno);
+			res->rejected++;
+			continue;
+		}
+		res->lines++;
+		if (csv_two(line, &email, &reason) == -1) {
+			fprintf(err, "line %lu: want two fields, emailAddress,reason\n", lineno);
+			res->rejected++;
+			continue;
+		}
+		for (i = 0; reason[i] != '\0'; i++)
+			reason[i] = (char)(reason[i] >= 'a' && reason[i] <= 'z' ? reason[i] - 32
+			                                                        : reason[i]);
+		if (strcmp(reason, "BOUNCE") != 0 && strcmp(reason, "COMPLAINT") != 0) {
+			fprintf(err, "line %lu: reason must be BOUNCE or COMPLAINT\n", lineno);
+			res->rejected++;
+			continue;
+		}
+		if (strchr(email, '<') != NULL ||
+		    ses_normalize_email(email, norm, sizeof(norm)) == -1 ||
+		    strpbrk(norm, "\t\\") != NULL) {
+			fprintf(err, "line %lu: not an email address\n", lineno);
+			res->rejected++;
+			continue;
+		}
+		n = (size_t)snprintf(copy, sizeof(copy), "%s\t%s\n", norm, reason);
+		if (PQputCopyData(c, copy, (int)n) != 1) {
+			conn_error(c, why, whylen);
+			goto out;
+		}
+	}
+	if (ferror(in)) {
+		snprintf(why, whylen, "read error");
+		PQputCopyEnd(c, "read error");
+		goto out;
+	}
+	if (!header)
+		fprintf(err, "empty input: want the header emailAddress,reason\n");
+	if (PQputCopyEnd(c, NULL) != 1) {
+		conn_error(c, why, whylen);
+		goto out;
+	}
+	r = PQgetResult(c);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		conn_error(c, why, whylen);
+		goto out;
+	}
+	PQclear(r);
+	params[0] = note;
+	r = PQexecParams(c, "SELECT added, already FROM ses_feedback.import_suppressions($1)", 1,
+	    NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		conn_error(c, why, whylen);
+		goto out;
+	}
+	res->added = strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+	res->already = strtoul(PQgetvalue(r, 0, 1), NULL, 10);
+	if (exec_ok(c, "COMMIT", why, whylen) == -1)
+		goto out;
+	ret = 0;
+out:
+	PQclear(r);
+	PQfinish(c);
 	return ret;
 }

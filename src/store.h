@@ -43,8 +43,28 @@ enum store_status store_seen(
 enum store_status store_ingest(
     struct store *st, const char *dsn, const char *json, int *duplicate, char *why, size_t whylen);
 
-/* Bring the schema up to date; progress on out. 0 or -1 with why. */
-int store_migrate(const char *dsn, FILE *out, char *why, size_t whylen);
+/* Bring the schema up to version to (0: the newest); progress on out.
+ * 0 or -1 with why. */
+int store_migrate(const char *dsn, int to, FILE *out, char *why, size_t whylen);
+
+/* Stream active suppressions to out as SES suppression-list CSV (header
+ * emailAddress,reason; BOUNCE or COMPLAINT). Manual and unsubscribe
+ * suppressions only with all (as BOUNCE). 0 or -1 with why. */
+int store_export(const char *dsn, int all, FILE *out, char *why, size_t whylen);
+
+struct store_import_result {
+	unsigned long lines;    /* data lines read */
+	unsigned long rejected; /* bad lines, each reported on err */
+	unsigned long added;    /* new manual suppressions */
+	unsigned long already;  /* addresses already suppressed */
+};
+
+/* Stream SES suppression-list CSV from in into manual suppressions with
+ * note. Bad lines are reported on err with their numbers and skipped; the
+ * good ones are loaded in one transaction. 0, or -1 with why when nothing
+ * was loaded. */
+int store_import(const char *dsn, FILE *in, const char *note, FILE *err,
+    struct store_import_result *res, char *why, size_t whylen);
 
 /* The version of the schema in the database (0: none). -1 on error. */
 int store_schema_version(const char *dsn, char *why, size_t whylen);

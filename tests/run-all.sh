@@ -43,7 +43,37 @@ int_pass=$(echo "$int_line" | sed -n 's/^integration: \([0-9]*\) passed.*/\1/p')
 int_fail=$(echo "$int_line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
 [ -n "$int_pass" ] || { int_pass=0; int_fail=1; }
 
+# The integration suite once more against a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer: any report in any log fails the last test.
+san_pass=0
+san_fail=0
+if [ "${SES_FEEDBACK_SANITIZE:-yes}" = yes ]; then
+	san="$top/tests/tmp/sanitize"
+	rm -rf "$san" && mkdir -p "$san"
+	git ls-files -z 2>/dev/null | xargs -0 cp --parents -t "$san" 2>/dev/null ||
+		tar --exclude=./tests/tmp -cf - . | tar -C "$san" -xf -
+	if (cd "$san" && ./autogen.sh >/dev/null 2>&1 &&
+		./configure --disable-unit-tests --enable-werror \
+		    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		    LDFLAGS="-fsanitize=address,undefined" >/dev/null &&
+		make -j"$(nproc)" >/dev/null 2>&1); then
+		out=$(mktemp)
+		SES_FEEDBACK_BIN="$san/ses-feedback" \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		python3 tests/integration/run.py 2>&1 | sed 's/^/[sanitize] /' | tee "$out"
+		san_line=$(grep 'integration: ' "$out" | tail -1)
+		rm -f "$out"
+		san_pass=$(echo "$san_line" | sed -n 's/.*integration: \([0-9]*\) passed.*/\1/p')
+		san_fail=$(echo "$san_line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
+		[ -n "$san_pass" ] || { san_pass=0; san_fail=1; }
+	else
+		echo "sanitizer build failed"
+		san_fail=1
+	fi
+fi
+
 end=$(date +%s)
 echo "suite took $((end - start))s"
-echo "$((unit_pass + int_pass)) passed, $((unit_fail + int_fail)) failed"
-[ $((unit_fail + int_fail)) -eq 0 ]
+echo "$((unit_pass + int_pass + san_pass)) passed, $((unit_fail + int_fail + san_fail)) failed"
+[ $((unit_fail + int_fail + san_fail)) -eq 0 ]
