@@ -464,3 +464,14 @@ BEGIN
     RETURN QUERY SELECT a, b;
 END
 $$;
+
+-- ---- privileges (see sql/roles.sql) --------------------------------------
+
+-- Senders may ask about an address without reading the table: the
+-- question runs with the schema owner's rights, on a fixed search_path.
+ALTER FUNCTION ses_feedback.is_suppressed(text)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION ses_feedback.is_suppressed(text[])
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA ses_feedback FROM PUBLIC;
+REVOKE EXECUTE ON ALL PROCEDURES IN SCHEMA ses_feedback FROM PUBLIC;

@@ -216,6 +216,7 @@ int
 cert_check_pem(const char *pem, size_t len, const struct sns_arn *arn, time_t now, EVP_PKEY **key,
     time_t *not_after, char *why, size_t whylen)
 {
+	char        copy[CERT_MAX_PEM + 1];
 	BIO        *bio = NULL;
 	X509       *x = NULL;
 	EVP_PKEY   *pk = NULL;
@@ -228,6 +229,10 @@ cert_check_pem(const char *pem, size_t len, const struct sns_arn *arn, time_t no
 		snprintf(why, whylen, "certificate too large or binary");
 		goto out;
 	}
+	/* Work on a NUL-terminated copy: nothing past len is ever read. */
+	memcpy(copy, pem, len);
+	copy[len] = '\0';
+	pem = copy;
 	/* Exactly one PEM block and nothing around it but white space. */
 	for (p = pem; p < pem + len && strchr(" \t\r\n", *p) != NULL; p++)
 		;

@@ -236,6 +236,10 @@ ses_normalize_email(const char *in, char *out, size_t outlen)
 		}
 		if (lt == NULL)
 			return -1;
+		/* One address only: nothing angle-bracketed before it. */
+		if (memchr(b, '<', (size_t)(lt - b)) != NULL ||
+		    memchr(b, '>', (size_t)(lt - b)) != NULL)
+			return -1;
 		b = lt + 1;
 		e--;
 	}
@@ -255,8 +259,10 @@ ses_normalize_email(const char *in, char *out, size_t outlen)
 		out[i] = (c < 0x80) ? (char)tolower(c) : (char)c;
 	}
 	out[n] = '\0';
-	at = strrchr(out, '@');
-	if (at == NULL || at == out || at[1] == '\0' || strchr(at + 1, '.') == NULL)
+	at = strchr(out, '@');
+	if (at == NULL || at == out || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+	    strchr(at + 1, '.') == NULL || at[1] == '.' || out[n - 1] == '.' ||
+	    strstr(at, "..") != NULL)
 		return -1;
 	return 0;
 }
@@ -325,6 +331,13 @@ ses_parse_time(const char *in, char *out, size_t outlen)
 	tm.tm_min = mi;
 	tm.tm_sec = s;
 	t = timegm(&tm);
+	/* timegm() would quietly turn February 30 into March 2. */
+	{
+		struct tm chk;
+
+		if (gmtime_r(&t, &chk) == NULL || chk.tm_mday != d || chk.tm_mon != mo - 1)
+			return -1;
+	}
 	t -= sign * (oh * 3600 + om * 60);
 	if (gmtime_r(&t, &tm) == NULL)
 		return -1;

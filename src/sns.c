@@ -15,6 +15,7 @@ static int get_str(struct json_object *o, const char *key, int required, const c
     size_t *lenp, size_t max, char *why, size_t whylen);
 static int glob_field(const char *pat, size_t plen, const char *s, size_t slen);
 static int timestamp_ok(const char *s);
+static int utf8_valid(const unsigned char *s, size_t len);
 static int message_id_ok(const char *s);
 
 const char *
@@ -40,6 +41,13 @@ sns_json_parse(const char *text, size_t len, int depth, char *why, size_t whylen
 
 	if (len > (size_t)0x7fffffff) {
 		snprintf(why, whylen, "JSON text too large");
+		return NULL;
+	}
+	/* json-c checks only the shape of multi-byte sequences: refuse
+	 * overlong forms, surrogates and code points past U+10FFFF here, so
+	 * that nothing PostgreSQL would refuse gets further. */
+	if (!utf8_valid((const unsigned char *)text, len)) {
+		snprintf(why, whylen, "invalid JSON: not valid UTF-8");
 		return NULL;
 	}
 	tok = json_tokener_new_ex(depth);
@@ -348,6 +356,45 @@ sns_topic_allowed(const char *list, const char *arn)
 	return 0;
 }
 
+/* RFC 3629: the shortest form only, no surrogates, nothing past U+10FFFF. */
+static int
+utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t        i = 0, n, k;
+	unsigned long cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else {
+			return 0;
+		}
+		if (len - i <= n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
 /* 2012-05-02T00:54:06.655Z: SNS always sends UTC with milliseconds, but a
  * missing fraction is tolerated. */
 static int
@@ -355,6 +402,7 @@ timestamp_ok(const char *s)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
 	size_t            i;
+	int               mo, d, h, mi, sec;
 
 	for (i = 0; shape[i] != '\0'; i++) {
 		if (shape[i] == 'd') {
@@ -364,6 +412,13 @@ timestamp_ok(const char *s)
 			return 0;
 		}
 	}
+	mo = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	h = (s[11] - '0') * 10 + (s[12] - '0');
+	mi = (s[14] - '0') * 10 + (s[15] - '0');
+	sec = (s[17] - '0') * 10 + (s[18] - '0');
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return 0;
 	s += i;
 	if (*s == '.') {
 		s++;

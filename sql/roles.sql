@@ -1,0 +1,60 @@
+-- ses-feedback: roles for the three kinds of user. Run once per database,
+-- after `ses-feedback migrate`, as the schema's owner or a superuser:
+--
+--   psql -d ses_feedback -f /usr/share/ses-feedback/sql/roles.sql
+--
+-- then grant the roles to login roles, for example:
+--
+--   CREATE ROLE "ses-feedback" LOGIN IN ROLE ses_feedback_writer;  -- the handler
+--   CREATE ROLE grafana LOGIN PASSWORD '...' IN ROLE ses_feedback_reader;
+--   CREATE ROLE mailer  LOGIN PASSWORD '...' IN ROLE ses_feedback_sender;
+--
+-- Idempotent: run it again after each migrate to cover new objects.
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ses_feedback_writer') THEN
+        CREATE ROLE ses_feedback_writer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ses_feedback_reader') THEN
+        CREATE ROLE ses_feedback_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ses_feedback_sender') THEN
+        CREATE ROLE ses_feedback_sender NOLOGIN;
+    END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA ses_feedback
+    TO ses_feedback_writer, ses_feedback_reader, ses_feedback_sender;
+
+-- The handler: read the schema version and the policy, check a MessageId,
+-- and store notifications through ingest(). No DELETE, no DDL, no manual
+-- suppression functions.
+GRANT SELECT ON ses_feedback.schema_migrations, ses_feedback.policy TO ses_feedback_writer;
+GRANT SELECT, INSERT ON ses_feedback.notifications, ses_feedback.recipient_events,
+    ses_feedback.suppression_log TO ses_feedback_writer;
+GRANT SELECT, INSERT, UPDATE ON ses_feedback.suppressions, ses_feedback.subscriptions
+    TO ses_feedback_writer;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA ses_feedback TO ses_feedback_writer;
+GRANT EXECUTE ON FUNCTION
+    ses_feedback.ingest(jsonb), ses_feedback.classify(jsonb, text, timestamptz),
+    ses_feedback.apply_suppression(text, text, timestamptz, timestamptz, bigint, text),
+    ses_feedback.policy_value(text), ses_feedback.policy_interval(text),
+    ses_feedback.policy_on(text), ses_feedback.policy_list(text),
+    ses_feedback.normalize_email(text), ses_feedback.reason_rank(text),
+    ses_feedback.is_suppressed(text)
+    TO ses_feedback_writer;
+
+-- Dashboards: read everything, change nothing.
+GRANT SELECT ON ALL TABLES IN SCHEMA ses_feedback TO ses_feedback_reader;
+GRANT EXECUTE ON FUNCTION
+    ses_feedback.is_suppressed(text), ses_feedback.is_suppressed(text[]),
+    ses_feedback.history(text), ses_feedback.normalize_email(text),
+    ses_feedback.policy_value(text), ses_feedback.policy_interval(text),
+    ses_feedback.policy_on(text), ses_feedback.policy_list(text)
+    TO ses_feedback_reader;
+
+-- The sending application: one question, nothing else.
+GRANT EXECUTE ON FUNCTION ses_feedback.is_suppressed(text), ses_feedback.is_suppressed(text[])
+    TO ses_feedback_sender;

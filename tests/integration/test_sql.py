@@ -1,0 +1,629 @@
+"""The suppression policy, the SQL surface and the CLI around it, against a
+real PostgreSQL. Events are written through ses_feedback.ingest() exactly as
+the handler sends them, with chosen timestamps: time moves by data, not by
+sleeping."""
+import json
+import os
+import subprocess
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import harness as H
+
+
+class DB:
+    pass
+
+
+D = DB()
+
+
+def setup():
+    D.tmp = H.Tmp()
+    D.pg = H.Postgres(D.tmp)
+    r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": D.pg.dsn}))
+    assert r.returncode == 0, r.stderr
+
+
+def teardown():
+    try:
+        D.pg.stop()
+    finally:
+        if not os.environ.get("SES_FEEDBACK_KEEP_TMP"):
+            D.tmp.cleanup()
+
+
+# ---- helpers ---------------------------------------------------------------
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def ts(days_ago=0.0):
+    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def q(sql, db="sesfb"):
+    return D.pg.query(sql, db)
+
+
+def one(sql):
+    return D.pg.scalar(sql)
+
+
+def lit(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def ingest(event, recipients=(), days_ago=0.0, topic="arn:aws:sns:us-east-1:123456789012:t",
+           message=None, message_id=None, db="sesfb", **rcpt_fields):
+    """Call ingest() with what the handler would send; returns its answer."""
+    p = {"sns_message_id": message_id or str(uuid.uuid4()), "topic_arn": topic,
+         "sns_type": "Notification", "sns_timestamp": ts(days_ago),
+         "event_type": event, "occurred_at": ts(days_ago),
+         "message": message or {"eventType": event, "mail": {"messageId": "m-" + uuid.uuid4().hex,
+                                                             "source": "news@example.com"}},
+         "ses_message_id": "m", "source": (message or {}).get("mail", {}).get(
+             "source", "news@example.com"),
+         "recipients": []}
+    for r in recipients:
+        o = {"email": r.lower(), "original": r}
+        o.update({k: v for k, v in rcpt_fields.items() if v is not None})
+        p["recipients"].append(o)
+    return one("SELECT ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p)))
+
+
+def bounce(email, btype="Permanent", sub="General", status="5.1.1", days_ago=0.0, **kw):
+    return ingest("Bounce", [email], days_ago, bounce_type=btype, bounce_subtype=sub,
+                  status=status, feedback_id=kw.pop("feedback_id", uuid.uuid4().hex), **kw)
+
+
+def complaint(email, ftype="abuse", sub=None, days_ago=0.0, **kw):
+    return ingest("Complaint", [email], days_ago, complaint_feedback_type=ftype,
+                  complaint_subtype=sub, feedback_id=kw.pop("feedback_id", uuid.uuid4().hex),
+                  **kw)
+
+
+def delivery(email, days_ago=0.0, **kw):
+    return ingest("Delivery", [email], days_ago, **kw)
+
+
+def sup(email):
+    return one("SELECT ses_feedback.is_suppressed(%s)" % lit(email)) == "t"
+
+
+def reason(email):
+    return one("SELECT reason FROM ses_feedback.suppressions WHERE email = %s" % lit(email))
+
+
+def policy(name, value):
+    D.pg.query("UPDATE ses_feedback.policy SET value = %s WHERE name = %s RETURNING name"
+               % (lit(value), lit(name)))
+
+
+def addr():
+    return "u%s@example.com" % uuid.uuid4().hex[:10]
+
+
+def psql_error(sql, db="sesfb", user="postgres"):
+    r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U", user,
+               "-d", db, "-c", sql])
+    assert r.returncode != 0, "expected an error from: " + sql
+    return r.stderr
+
+
+# ---- policy: bounces ---------------------------------------------------------
+
+def test_permanent_bounce_every_subtype_suppresses_without_expiry():
+    for sub in ("General", "NoEmail", "Suppressed", "OnAccountSuppressionList", "BrandNew"):
+        a = addr()
+        assert bounce(a, "Permanent", sub) == "stored"
+        assert sup(a) and reason(a) == "hard_bounce", sub
+        assert one("SELECT expires_at FROM ses_feedback.suppressions WHERE email = %s"
+                   % lit(a)) is None
+
+
+def test_transient_5xx_treated_as_permanent_and_policy_switch():
+    a = addr()
+    bounce(a, "Transient", "MailboxFull", "5.2.2")
+    assert reason(a) == "hard_bounce"
+    policy("transient_5xx_is_permanent", "off")
+    try:
+        b = addr()
+        bounce(b, "Transient", "MailboxFull", "5.2.2")
+        assert not sup(b)
+        assert one("SELECT outcome FROM ses_feedback.recipient_events WHERE email = %s"
+                   % lit(b)) == "soft_bounce"
+    finally:
+        policy("transient_5xx_is_permanent", "on")
+
+
+def test_soft_bounces_suppress_at_the_limit_within_the_window():
+    a = addr()
+    bounce(a, "Transient", "General", "4.4.7", days_ago=20)
+    bounce(a, "Transient", "MailboxFull", "4.2.2", days_ago=10)
+    assert not sup(a)
+    bounce(a, "Transient", "General", "4.4.7", days_ago=1)
+    assert sup(a) and reason(a) == "soft_bounce"
+    exp = one("SELECT expires_at - last_at FROM ses_feedback.suppressions WHERE email = %s"
+              % lit(a))
+    assert exp == "30 days", exp
+
+
+def test_soft_bounces_spread_beyond_the_window_do_not_suppress():
+    a = addr()
+    for d in (70, 45, 14):
+        bounce(a, "Transient", "General", "4.4.7", days_ago=d)
+    assert not sup(a)
+
+
+def test_delivery_between_soft_bounces_resets_the_count():
+    a = addr()
+    bounce(a, "Transient", "General", "4.0.0", days_ago=9)
+    bounce(a, "Transient", "General", "4.0.0", days_ago=8)
+    delivery(a, days_ago=7)
+    bounce(a, "Transient", "General", "4.0.0", days_ago=6)
+    assert not sup(a), "delivery should have reset the count"
+    policy("delivery_resets_soft_bounces", "off")
+    try:
+        b = addr()
+        bounce(b, "Transient", "General", "4.0.0", days_ago=9)
+        bounce(b, "Transient", "General", "4.0.0", days_ago=8)
+        delivery(b, days_ago=7)
+        bounce(b, "Transient", "General", "4.0.0", days_ago=6)
+        assert sup(b) and reason(b) == "soft_bounce"
+    finally:
+        policy("delivery_resets_soft_bounces", "on")
+
+
+def test_soft_bounce_limit_window_and_expiry_are_tunable():
+    policy("soft_bounce_limit", "2")
+    policy("soft_bounce_window", "3 days")
+    policy("soft_bounce_expiry", "5 days")
+    try:
+        a = addr()
+        bounce(a, "Transient", "General", "4.0.0", days_ago=5)
+        bounce(a, "Transient", "General", "4.0.0", days_ago=1)
+        assert not sup(a), "outside the 3 day window"
+        bounce(a, "Transient", "General", "4.0.0", days_ago=0.5)
+        assert sup(a)
+        assert one("SELECT expires_at - last_at FROM ses_feedback.suppressions "
+                   "WHERE email = %s" % lit(a)) == "5 days"
+    finally:
+        policy("soft_bounce_limit", "3")
+        policy("soft_bounce_window", "30 days")
+        policy("soft_bounce_expiry", "30 days")
+
+
+def test_expired_soft_bounce_suppression_no_longer_applies():
+    a = addr()
+    for d in (50, 49, 48):
+        bounce(a, "Transient", "General", "4.0.0", days_ago=d)
+    assert reason(a) == "soft_bounce"
+    assert not sup(a), "expired 18 days ago"
+    assert one("SELECT count(*) FROM ses_feedback.active_suppressions WHERE email = %s"
+               % lit(a)) == "0"
+
+
+def test_content_bounces_are_record_only():
+    for sub in ("MessageTooLarge", "ContentRejected", "AttachmentRejected"):
+        a = addr()
+        for _ in range(4):
+            bounce(a, "Transient", sub, "5.3.4")
+        assert not sup(a), sub
+        assert one("SELECT string_agg(DISTINCT outcome, ',') FROM ses_feedback.recipient_events "
+                   "WHERE email = %s" % lit(a)) == "record_only"
+
+
+def test_soft_bounce_subtypes_and_undetermined_are_tunable():
+    a = addr()
+    bounce(a, "Undetermined", "Undetermined", "")
+    assert one("SELECT outcome FROM ses_feedback.recipient_events WHERE email = %s"
+               % lit(a)) == "soft_bounce"
+    policy("soft_bounce_undetermined", "off")
+    policy("soft_bounce_subtypes", "General")
+    try:
+        b = addr()
+        bounce(b, "Undetermined", "Undetermined", "")
+        bounce(b, "Transient", "MailboxFull", "4.2.2")
+        assert one("SELECT string_agg(outcome, ',' ORDER BY id) FROM "
+                   "ses_feedback.recipient_events WHERE email = %s" % lit(b)) == \
+            "record_only,record_only"
+    finally:
+        policy("soft_bounce_undetermined", "on")
+        policy("soft_bounce_subtypes", "General,MailboxFull")
+
+
+# ---- policy: complaints and unsubscribes --------------------------------------
+
+def test_complaints_suppress_except_not_spam_and_account_suppression_list():
+    a, b, c, d = addr(), addr(), addr(), addr()
+    complaint(a, "abuse")
+    complaint(b, "not-spam")
+    complaint(c, None, "OnAccountSuppressionList")
+    complaint(d, None)  # no feedback report
+    assert sup(a) and reason(a) == "complaint"
+    assert not sup(b) and not sup(c)
+    assert sup(d)
+
+
+def test_complaint_feedback_types_and_expiry_are_tunable():
+    policy("complaint_ignore_feedback_types", "not-spam, fraud")
+    policy("complaint_expiry", "1 year")
+    try:
+        a, b = addr(), addr()
+        complaint(a, "fraud")
+        complaint(b, "abuse", days_ago=2)
+        assert not sup(a)
+        assert one("SELECT expires_at = first_at + interval '1 year' FROM "
+                   "ses_feedback.suppressions WHERE email = %s" % lit(b)) == "t"
+    finally:
+        policy("complaint_ignore_feedback_types", "not-spam")
+        policy("complaint_expiry", "")
+
+
+def test_subscription_unsubscribe_all_suppresses_when_policy_says_so():
+    a, b, c = addr(), addr(), addr()
+    ingest("Subscription", [a], unsubscribe_all=True)
+    ingest("Subscription", [b])  # unsubscribeAll false
+    assert sup(a) and reason(a) == "unsubscribe"
+    assert not sup(b)
+    policy("unsubscribe_suppresses", "off")
+    try:
+        ingest("Subscription", [c], unsubscribe_all=True)
+        assert not sup(c)
+    finally:
+        policy("unsubscribe_suppresses", "on")
+
+
+def test_delivery_and_other_events_record_only():
+    a = addr()
+    for ev in ("Delivery", "DeliveryDelay", "Send", "Reject", "Open", "Click",
+               "Rendering Failure", "SomethingNew"):
+        assert ingest(ev, [a]) == "stored"
+    assert not sup(a)
+
+
+def test_stronger_reason_wins_and_weaker_does_not_downgrade():
+    a = addr()
+    for d in (3, 2, 1):
+        bounce(a, "Transient", "General", "4.0.0", days_ago=d)
+    assert reason(a) == "soft_bounce"
+    complaint(a)
+    assert reason(a) == "complaint"
+    bounce(a, "Permanent")
+    assert reason(a) == "complaint"
+    assert one("SELECT expires_at FROM ses_feedback.suppressions WHERE email = %s"
+               % lit(a)) is None
+    assert int(one("SELECT count FROM ses_feedback.suppressions WHERE email = %s"
+                   % lit(a))) == 3
+
+
+# ---- idempotency ---------------------------------------------------------------
+
+def test_same_message_id_is_a_duplicate_and_changes_nothing():
+    a = addr()
+    mid = str(uuid.uuid4())
+    assert bounce(a, message_id=mid, feedback_id="f1" + a) == "stored"
+    snap = q("SELECT * FROM ses_feedback.suppressions WHERE email = %s" % lit(a))
+    assert bounce(a, message_id=mid, feedback_id="f2" + a) == "duplicate"
+    assert q("SELECT * FROM ses_feedback.suppressions WHERE email = %s" % lit(a)) == snap
+    assert one("SELECT count(*) FROM ses_feedback.recipient_events WHERE email = %s"
+               % lit(a)) == "1"
+
+
+def test_same_feedback_id_through_two_topics_counts_once():
+    a = addr()
+    fid = "0100-" + uuid.uuid4().hex
+    for topic in ("arn:aws:sns:us-east-1:123456789012:identity",
+                  "arn:aws:sns:us-east-1:123456789012:configset"):
+        assert ingest("Bounce", [a], 1, topic=topic, bounce_type="Transient",
+                      bounce_subtype="General", status="4.0.0", feedback_id=fid) == "stored"
+    assert one("SELECT count(*) FROM ses_feedback.notifications n JOIN "
+               "ses_feedback.recipient_events e ON e.notification_id = n.id "
+               "WHERE e.email = %s" % lit(a)) == "1"
+    bounce(a, "Transient", "General", "4.0.0", days_ago=0.5)
+    assert not sup(a), "the repeated feedback must not count as a second soft bounce"
+
+
+# ---- manual changes ----------------------------------------------------------
+
+def test_manual_suppress_unsuppress_with_history():
+    a = addr()
+    one("SELECT ses_feedback.suppress(%s, 'asked by phone')" % lit(a.upper()))
+    assert sup(a) and reason(a) == "manual"
+    assert one("SELECT ses_feedback.unsuppress(%s, 'customer changed mind')" % lit(a)) == "t"
+    assert not sup(a)
+    log = q("SELECT action, reason, actor, note FROM ses_feedback.suppression_log "
+            "WHERE email = %s ORDER BY id" % lit(a))
+    assert log == [["suppress", "manual", "postgres", "asked by phone"],
+                   ["unsuppress", "manual", "postgres", "customer changed mind"]], log
+    row = q("SELECT lifted_by, lift_note FROM ses_feedback.suppressions WHERE email = %s"
+            % lit(a))
+    assert row == [["postgres", "customer changed mind"]]
+    assert "not an email address" in psql_error("SELECT ses_feedback.suppress('nope', 'x')")
+
+
+def test_lift_then_new_event_resuppresses_but_old_event_does_not():
+    a = addr()
+    bounce(a, days_ago=5)
+    one("SELECT ses_feedback.unsuppress(%s, 'mailbox fixed')" % lit(a))
+    bounce(a, days_ago=4)  # retried old event: before the lift
+    assert not sup(a)
+    bounce(a, days_ago=-0.01)  # a new bounce after the lift
+    assert sup(a) and reason(a) == "hard_bounce"
+    hist = q("SELECT what FROM ses_feedback.history(%s)" % lit(a))
+    # events at their own time, changes at the time they were made
+    assert [h[0] for h in hist] == ["Bounce", "Bounce", "suppress", "unsuppress", "suppress",
+                                    "Bounce"], hist
+
+
+def test_lifting_a_complaint_needs_force():
+    a = addr()
+    complaint(a)
+    err = psql_error("SELECT ses_feedback.unsuppress(%s, 'oops')" % lit(a))
+    assert "complained" in err and "unsuppress(email, note, true)" in err, err
+    assert sup(a)
+    assert one("SELECT ses_feedback.unsuppress(%s, 'confirmed opt-in again', true)"
+               % lit(a)) == "t"
+    assert not sup(a)
+
+
+def test_policy_values_are_validated():
+    assert "not a whole number" in psql_error(
+        "UPDATE ses_feedback.policy SET value = 'three' WHERE name = 'soft_bounce_limit'")
+    assert "not an interval" in psql_error(
+        "UPDATE ses_feedback.policy SET value = 'soonish' WHERE name = 'soft_bounce_window'")
+    assert "not on or off" in psql_error(
+        "UPDATE ses_feedback.policy SET value = 'maybe' WHERE name = 'unsubscribe_suppresses'")
+
+
+# ---- lookups and views ----------------------------------------------------------
+
+def test_is_suppressed_for_a_list_in_order():
+    a, b = addr(), addr()
+    bounce(a)
+    rows = q("SELECT email, suppressed, reason FROM ses_feedback.is_suppressed(ARRAY[%s, %s, %s])"
+             % (lit(b), lit('"X" <' + a.upper() + ">"), lit(a)))
+    assert rows == [[b, "f", None], ['"X" <' + a.upper() + ">", "t", "hard_bounce"],
+                    [a, "t", "hard_bounce"]], rows
+
+
+def test_is_suppressed_is_one_index_lookup():
+    plan = "\n".join(r[0] for r in q(
+        "EXPLAIN SELECT 1 FROM ses_feedback.suppressions s WHERE s.email = "
+        "ses_feedback.normalize_email('A@b.c') AND s.lifted_at IS NULL"))
+    assert "suppressions_pkey" in plan, plan
+
+
+def test_views_on_a_known_data_set():
+    db = "views"
+    D.pg.psql_admin("CREATE DATABASE views")
+    r = H.run([H.BIN, "migrate"], env=H.service_env(
+        {"SES_FEEDBACK_DSN": "host=%s dbname=views user=postgres" % D.pg.sock}))
+    assert r.returncode == 0, r.stderr
+
+    def msg(source, cs):
+        m = {"mail": {"source": source, "messageId": uuid.uuid4().hex}}
+        if cs:
+            m["mail"]["tags"] = {"ses:configuration-set": [cs]}
+        return m
+
+    def ev(event, email, source, cs=None, **kw):
+        p = {"sns_message_id": str(uuid.uuid4()), "topic_arn": "arn:aws:sns:us-east-1:1:t",
+             "sns_type": "Notification", "sns_timestamp": ts(1), "event_type": event,
+             "occurred_at": ts(1), "message": msg(source, cs), "source": source,
+             "recipients": [dict({"email": email, "original": email}, **kw)]}
+        D.pg.query("SELECT ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p)), db)
+
+    # a@: 96 delivered, 4 hard bounces, 1 complaint; b@: 50 delivered, 0 bounces
+    for i in range(96):
+        ev("Delivery", "d%d@good.example" % i, "a@shop.example", "marketing")
+    for i in range(4):
+        ev("Bounce", "h%d@bad.example" % i, "a@shop.example", "marketing",
+           bounce_type="Permanent", bounce_subtype="General", status="5.1.1",
+           feedback_id="fb%d" % i)
+    ev("Complaint", "d1@good.example", "a@shop.example", "marketing",
+       complaint_feedback_type="abuse", feedback_id="c1")
+    for i in range(50):
+        ev("Delivery", "x%d@good.example" % i, "b@shop.example")
+    ev("Bounce", "s@soft.example", "b@shop.example", bounce_type="Transient",
+       bounce_subtype="General", status="4.0.0", feedback_id="s1")
+
+    rates = {(r[0], r[1]): r[2:] for r in D.pg.query(
+        "SELECT scope, name, delivered, hard_bounces, complaints, bounce_rate_pct, "
+        "bounce_status, complaint_rate_pct, complaint_status FROM ses_feedback.sending_rates", db)}
+    assert rates[("identity", "a@shop.example")] == \
+        ["96", "4", "1", "4.000", "above aim (>= 2%)", "1.042", "pause (>= 0.5%)"], rates
+    assert rates[("identity", "b@shop.example")] == \
+        ["50", "0", "0", "0.000", "ok (< 2%)", "0.000", "ok (< 0.1%)"], rates
+    assert rates[("configuration_set", "marketing")][:3] == ["96", "4", "1"], rates
+    assert rates[("all", "(all)")] == \
+        ["146", "4", "1", "2.667", "above aim (>= 2%)", "0.685", "pause (>= 0.5%)"], rates
+
+    dom = D.pg.query("SELECT domain, hard_bounces, soft_bounces FROM "
+                     "ses_feedback.top_bouncing_domains", db)
+    assert dom == [["bad.example", "4", "0"], ["soft.example", "0", "1"]], dom
+    daily = D.pg.query("SELECT event_type, notifications, recipients FROM "
+                       "ses_feedback.daily_counts ORDER BY event_type", db)
+    assert daily == [["Bounce", "5", "5"], ["Complaint", "1", "1"],
+                     ["Delivery", "146", "146"]], daily
+    act = D.pg.query("SELECT email, reason, cause_event, cause_status, cause_source FROM "
+                     "ses_feedback.active_suppressions ORDER BY email", db)
+    assert act == [["d1@good.example", "complaint", "Complaint", None, "a@shop.example"]] + \
+        [["h%d@bad.example" % i, "hard_bounce", "Bounce", "5.1.1", "a@shop.example"]
+         for i in range(4)], act
+    D.pg.psql_admin("DROP DATABASE views")
+
+
+def test_purge_events_keeps_suppressions_and_their_causes():
+    db = "purge"
+    D.pg.psql_admin("CREATE DATABASE purge")
+    dsn = "host=%s dbname=purge user=postgres" % D.pg.sock
+    assert H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": dsn})).returncode == 0
+
+    def ins(event, email, **kw):
+        p = {"sns_message_id": str(uuid.uuid4()), "topic_arn": "arn:aws:sns:us-east-1:1:t",
+             "sns_type": "Notification", "sns_timestamp": ts(1), "event_type": event,
+             "occurred_at": ts(1), "message": {"x": 1},
+             "recipients": [dict({"email": email, "original": email}, **kw)]}
+        D.pg.query("SELECT ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p)), db)
+    for i in range(30):
+        ins("Delivery", "d%d@x.example" % i)
+    ins("Bounce", "gone@x.example", bounce_type="Permanent", bounce_subtype="General",
+        feedback_id="f")
+    D.pg.query("UPDATE ses_feedback.notifications SET received_at = now() - interval '400 days'",
+               db)
+    for i in range(3):
+        ins("Delivery", "new%d@x.example" % i)
+    r = H.run(["psql", "-X", "-h", D.pg.sock, "-U", "postgres", "-d", db, "-c",
+               "CALL ses_feedback.purge_events('30 days')"])
+    assert r.returncode != 0 and "retention_min_age" in r.stderr, r.stderr
+    r = H.run(["psql", "-X", "-h", D.pg.sock, "-U", "postgres", "-d", db, "-c",
+               "CALL ses_feedback.purge_events('365 days', 7)"])
+    assert r.returncode == 0, r.stderr
+    assert "purged 30 notifications" in r.stderr, r.stderr
+    assert D.pg.query("SELECT count(*) FROM ses_feedback.notifications", db) == [["4"]]
+    assert D.pg.query("SELECT cause_event FROM ses_feedback.active_suppressions", db) == \
+        [["Bounce"]]
+    D.pg.psql_admin("DROP DATABASE purge")
+
+
+# ---- CLI: import and export ---------------------------------------------------
+
+def cli(args, dsn, stdin=None):
+    return subprocess.run([H.BIN] + args, input=stdin, capture_output=True, text=True,
+                          env=H.service_env({"SES_FEEDBACK_DSN": dsn}))
+
+
+def test_export_import_round_trip_in_ses_format():
+    src = "host=%s dbname=sesfb user=postgres" % D.pg.sock
+    r = cli(["suppressions", "export"], src)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "emailAddress,reason"
+    body = lines[1:]
+    assert body and all(l.endswith(",BOUNCE") or l.endswith(",COMPLAINT") for l in body), body
+    want = set(l.split(",")[0] for l in body)
+    have = set(x[0] for x in q("SELECT email FROM ses_feedback.active_suppressions "
+                               "WHERE reason <> 'manual' AND reason <> 'unsubscribe'"))
+    assert want == have
+    r_all = cli(["suppressions", "export", "--all"], src)
+    assert len(r_all.stdout.splitlines()) >= len(lines)
+
+    D.pg.psql_admin("CREATE DATABASE imp")
+    dst = "host=%s dbname=imp user=postgres" % D.pg.sock
+    assert cli(["migrate"], dst).returncode == 0
+    r = cli(["suppressions", "import", "--note", "from SES", "-"], dst, stdin=r.stdout)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "%d lines: %d added, 0 already suppressed, 0 rejected" % (
+        len(body), len(body)), r.stdout
+    got = set(x[0] for x in D.pg.query("SELECT email FROM ses_feedback.active_suppressions "
+                                       "WHERE reason = 'manual'", "imp"))
+    assert got == want
+    # again: nothing new
+    r = cli(["suppressions", "import", "-"], dst, stdin="emailAddress,reason\n" + body[0] + "\n")
+    assert "1 lines: 0 added, 1 already suppressed, 0 rejected" in r.stdout, r.stdout
+    D.pg.psql_admin("DROP DATABASE imp")
+
+
+def test_import_reports_bad_lines_with_numbers():
+    D.pg.psql_admin("CREATE DATABASE imp2")
+    dst = "host=%s dbname=imp2 user=postgres" % D.pg.sock
+    assert cli(["migrate"], dst).returncode == 0
+    text = ("emailAddress,reason\n"
+            "ok1@example.com,BOUNCE\n"
+            "not-an-address,BOUNCE\n"
+            "ok2@example.com,complaint\n"
+            "ok3@example.com,SPAM\n"
+            "\n"
+            '"quoted@example.com",BOUNCE\n'
+            "a,b,c\n"
+            "x@example.com'; DROP TABLE ses_feedback.suppressions; --,BOUNCE\n")
+    r = cli(["suppressions", "import", "-"], dst, stdin=text)
+    assert r.returncode == 1, r
+    assert "line 3: not an email address" in r.stderr, r.stderr
+    assert "line 5: reason must be BOUNCE or COMPLAINT" in r.stderr, r.stderr
+    assert "line 8: want two fields" in r.stderr, r.stderr
+    assert "line 9: " in r.stderr, r.stderr
+    assert "7 lines: 3 added, 0 already suppressed, 4 rejected" in r.stdout, r.stdout
+    got = sorted(x[0] for x in D.pg.query("SELECT email FROM ses_feedback.suppressions",
+                                          "imp2"))
+    assert got == ["ok1@example.com", "ok2@example.com", "quoted@example.com"], got
+    r = cli(["suppressions", "import", "-"], dst, stdin="email,reason\nz@example.com,BOUNCE\n")
+    assert "line 1: want the header emailAddress,reason" in r.stderr
+    D.pg.psql_admin("DROP DATABASE imp2")
+
+
+# ---- migration and roles --------------------------------------------------------
+
+def test_migrate_from_version_1_with_data_loses_nothing():
+    D.pg.psql_admin("CREATE DATABASE v1")
+    dsn = "host=%s dbname=v1 user=postgres" % D.pg.sock
+    r = cli(["migrate", "--to", "1"], dsn)
+    assert r.returncode == 0 and "version 1" in r.stdout, r.stdout + r.stderr
+    with open(os.path.join(H.TOP, "tests", "fixtures", "ses", "event-bounce.json")) as f:
+        m = json.load(f)
+    # version 1's ingest, as a version 1 handler called it
+    for i, email in enumerate(["a@x.example", "b@x.example", "a@x.example"]):
+        p = {"sns_message_id": "v1-%d" % i, "topic_arn": "arn:aws:sns:us-east-1:1:t",
+             "sns_type": "Notification", "sns_timestamp": ts(2), "event_type": "Bounce",
+             "occurred_at": ts(2), "message": m, "source": "s@x.example",
+             "recipients": [{"email": email, "original": email, "bounce_type": "Permanent",
+                             "bounce_subtype": "General", "feedback_id": "same"}]}
+        assert D.pg.query("SELECT ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p)),
+                          "v1") == [["stored"]]
+    D.pg.query("SELECT ses_feedback.suppress('manual@x.example', 'kept')", "v1")
+    before = {t: D.pg.query("SELECT count(*) FROM ses_feedback.%s" % t, "v1")
+              for t in ("notifications", "recipient_events", "suppressions",
+                        "suppression_log", "subscriptions")}
+    r = cli(["migrate"], dsn)
+    assert r.returncode == 0 and "applied 002-events-policy" in r.stdout, r.stdout + r.stderr
+    after = {t: D.pg.query("SELECT count(*) FROM ses_feedback.%s" % t, "v1") for t in before}
+    assert before == after, (before, after)
+    assert D.pg.query("SELECT DISTINCT configuration_set, sending_account FROM "
+                      "ses_feedback.notifications", "v1") == [["ConfigSet", "123456789012"]]
+    assert D.pg.query("SELECT DISTINCT reporting_mta FROM ses_feedback.recipient_events",
+                      "v1") == [["dsn; mta.example.com"]]
+    # the duplicate feedback row of version 1 is kept, only the first carries the key
+    assert D.pg.query("SELECT count(*), count(feedback_key) FROM ses_feedback.recipient_events",
+                      "v1") == [["3", "2"]]
+    assert D.pg.query("SELECT ses_feedback.is_suppressed('manual@x.example')", "v1") == [["t"]]
+    D.pg.psql_admin("DROP DATABASE v1")
+
+
+def test_roles_writer_reader_sender_get_only_what_they_need():
+    r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U", "postgres",
+               "-d", "sesfb", "-f", os.path.join(H.TOP, "sql", "roles.sql")])
+    assert r.returncode == 0, r.stderr
+    for login, role in (("w1", "ses_feedback_writer"), ("r1", "ses_feedback_reader"),
+                        ("s1", "ses_feedback_sender")):
+        D.pg.psql_admin("DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN IN ROLE %s"
+                        % (login, login, role))
+
+    def ok(user, sql):
+        r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U", user,
+                   "-d", "sesfb", "-c", sql])
+        assert r.returncode == 0, (user, sql, r.stderr)
+
+    a = addr()
+    p = {"sns_message_id": str(uuid.uuid4()), "topic_arn": "t", "sns_type": "Notification",
+         "sns_timestamp": ts(), "event_type": "Bounce", "message": {"k": 1},
+         "recipients": [{"email": a, "original": a, "bounce_type": "Permanent",
+                         "feedback_id": uuid.uuid4().hex}]}
+    ok("w1", "SELECT ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p)))
+    ok("w1", "SELECT coalesce(max(version), 0) FROM ses_feedback.schema_migrations")
+    assert "permission denied" in psql_error("DELETE FROM ses_feedback.suppressions", user="w1")
+    assert "permission denied" in psql_error("SELECT ses_feedback.unsuppress('x@y.z')",
+                                             user="w1")
+    ok("r1", "SELECT * FROM ses_feedback.sending_rates")
+    ok("r1", "SELECT * FROM ses_feedback.active_suppressions")
+    assert "permission denied" in psql_error("SELECT ses_feedback.ingest('{}')", user="r1")
+    assert "permission denied" in psql_error(
+        "UPDATE ses_feedback.policy SET value = '1' WHERE name = 'soft_bounce_limit'", user="r1")
+    ok("s1", "SELECT ses_feedback.is_suppressed(%s)" % lit(a))
+    r = H.run(["psql", "-X", "-At", "-h", D.pg.sock, "-U", "s1", "-d", "sesfb", "-c",
+               "SELECT ses_feedback.is_suppressed(%s)" % lit(a)])
+    assert r.stdout.strip() == "t", r.stdout + r.stderr
+    assert "permission denied" in psql_error("SELECT * FROM ses_feedback.suppressions",
+                                             user="s1")
+    assert "permission denied" in psql_error("SELECT ses_feedback.suppress('x@y.z')", user="s1")
