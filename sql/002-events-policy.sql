@@ -346,13 +346,14 @@ SELECT date_trunc('day', n.occurred_at)::date AS day,
 
 -- Bounce and complaint rates the way SES computes them: hard bounces over
 -- messages sent (delivered + hard bounced, as SNS sees them), complaints
--- over delivered, within policy rate_window; overall, per sending identity
--- and per configuration set, beside AWS's thresholds.
+-- (a "not-spam" report is none) over delivered, within policy rate_window;
+-- overall, per sending identity and per configuration set, beside AWS's
+-- thresholds.
 CREATE VIEW ses_feedback.sending_rates AS
 WITH w AS (
     SELECT coalesce(ses_feedback.policy_interval('rate_window'), '7 days') AS span
 ), ev AS (
-    SELECT n.source, n.configuration_set, e.outcome, e.event_type
+    SELECT n.source, n.configuration_set, e.outcome, e.event_type, e.complaint_feedback_type
       FROM ses_feedback.recipient_events e
       JOIN ses_feedback.notifications n ON n.id = e.notification_id, w
      WHERE e.occurred_at > now() - w.span
@@ -366,7 +367,8 @@ WITH w AS (
                          THEN '(none)' ELSE '(all)' END) AS name,
            count(*) FILTER (WHERE event_type = 'Delivery') AS delivered,
            count(*) FILTER (WHERE event_type = 'Bounce' AND outcome = 'hard_bounce') AS hard_bounces,
-           count(*) FILTER (WHERE event_type = 'Complaint') AS complaints
+           count(*) FILTER (WHERE event_type = 'Complaint'
+                              AND complaint_feedback_type IS DISTINCT FROM 'not-spam') AS complaints
       FROM ev
      GROUP BY GROUPING SETS ((), (source), (configuration_set))
 )

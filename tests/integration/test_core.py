@@ -232,6 +232,41 @@ def test_every_ses_fixture_lands_with_its_event_type():
         assert got == [[cols[1], cols[2]]], (name, got, cols)
 
 
+def test_typed_columns_from_aws_examples_in_both_forms():
+    cases = {
+        "event-bounce.json": ("Bounce", "ConfigSet", "123456789012", "recipient@example.com",
+                              "dsn; mta.example.com", None, None, "5.1.1"),
+        "event-delivery-delay.json": ("DeliveryDelay", "ConfigSet", "123456789012",
+                                      "recipient@example.com", None, None,
+                                      "TransientCommunicationFailure", "4.4.1"),
+        "identity-bounce-permanent.json": ("Bounce", None, "123456789012", "jane@example.com",
+                                           "dns; email.example.com", "127.0.2.0", None,
+                                           "5.1.1"),
+        "identity-delivery.json": ("Delivery", None, "123456789012", "jane@example.com",
+                                   "a8-70.smtp-out.amazonses.com", "127.0.2.0", None, None),
+    }
+    for name, want in cases.items():
+        env = signed(fixture(name), topic=TOPIC_EVENTS)
+        expect(200, env, rows=1)
+        got = W.pg.query("SELECT n.event_type, n.configuration_set, n.sending_account, e.email, "
+                         "e.reporting_mta, e.remote_mta_ip, e.delay_type, e.recipient_status "
+                         "FROM ses_feedback.notifications n JOIN ses_feedback.recipient_events e "
+                         "ON e.notification_id = n.id WHERE n.sns_message_id = '%s'"
+                         % env["MessageId"])
+        assert got == [list(want)], (name, got)
+    env = signed(fixture("event-complaint.json"), topic=TOPIC_EVENTS)
+    expect(200, env, rows=1)
+    got = W.pg.query("SELECT e.complaint_feedback_type, e.feedback_id IS NOT NULL, "
+                     "n.tags->'ses:from-domain'->>0 FROM ses_feedback.notifications n JOIN "
+                     "ses_feedback.recipient_events e ON e.notification_id = n.id "
+                     "WHERE n.sns_message_id = '%s'" % env["MessageId"])
+    assert got == [["abuse", "t", "example.com"]], got
+    env = signed(fixture("event-subscription.json"), topic=TOPIC_EVENTS)
+    expect(200, env, rows=1)
+    assert W.pg.scalar("SELECT reason FROM ses_feedback.suppressions WHERE email = "
+                       "'recipient@example.com'") in ("unsubscribe", "hard_bounce", "complaint")
+
+
 def test_non_json_message_stored_verbatim():
     text = "Successfully validated SNS topic for Amazon SES event publishing."
     env = signed(text, topic=TOPIC_EVENTS)
@@ -629,7 +664,8 @@ def test_man_page_documents_every_option_and_mode():
             keys += 1
     assert keys == 9, keys
     for mode in ("serve", "migrate", "verify", "check-config", "--workers", "--socket-mode",
-                 "--cert", "--param", "--listen"):
+                 "--cert", "--param", "--listen", "suppressions export", "suppressions import",
+                 "--to", "--all", "--note"):
         assert mode in r.stdout, mode
         assert mode.replace("-", "\\-") in man or mode in man, mode
     for status in ("200", "400", "403", "405", "413", "500", "503"):

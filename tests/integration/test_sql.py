@@ -627,3 +627,17 @@ def test_roles_writer_reader_sender_get_only_what_they_need():
     assert "permission denied" in psql_error("SELECT * FROM ses_feedback.suppressions",
                                              user="s1")
     assert "permission denied" in psql_error("SELECT ses_feedback.suppress('x@y.z')", user="s1")
+
+
+def test_cookbook_queries_run():
+    """Every SQL block of doc/cookbook.md runs against the current schema
+    (in a transaction that is rolled back)."""
+    import re
+    with open(os.path.join(H.TOP, "doc", "cookbook.md")) as f:
+        blocks = re.findall(r"```sql\n(.*?)```", f.read(), re.S)
+    blocks = [b for b in blocks if "cron." not in b]
+    assert len(blocks) >= 10, len(blocks)
+    for b in blocks:
+        r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U",
+                   "postgres", "-d", "sesfb", "-c", "BEGIN", "-c", b, "-c", "ROLLBACK"])
+        assert r.returncode == 0, (b, r.stderr)
