@@ -56,10 +56,9 @@ if [ -f /run/ses-feedback/serve.pid ]; then
 	kill "$(cat /run/ses-feedback/serve.pid)" 2>/dev/null || true
 	for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S /run/ses-feedback/ses-feedback.sock ] || break; sleep 0.3; done
 fi
-setsid runuser -u ses-feedback -- env SES_FEEDBACK_CA_FILE=$demo/ca.pem \
-	SES_FEEDBACK_CONNECT_TO="$connect_to" \
-	$bin serve --listen unix:/run/ses-feedback/ses-feedback.sock --workers 2 \
-	>>/var/log/ses-feedback.log 2>&1 &
+SES_FEEDBACK_CA_FILE=$demo/ca.pem SES_FEEDBACK_CONNECT_TO="$connect_to" \
+	setsid $bin serve --listen unix:/run/ses-feedback/ses-feedback.sock --workers 2 \
+	--user ses-feedback >>/var/log/ses-feedback.log 2>&1 &
 echo $! >/run/ses-feedback/serve.pid
 for _ in $(seq 50); do [ -S /run/ses-feedback/ses-feedback.sock ] && break; sleep 0.1; done
 [ -S /run/ses-feedback/ses-feedback.sock ] || { tail /var/log/ses-feedback.log; exit 1; }

@@ -8,6 +8,15 @@
 /* Set by SIGTERM/SIGINT in a worker: finish the request, then exit. */
 extern volatile sig_atomic_t fcgi_stop;
 
+/* Seconds a connection may stall while reading a request or writing the
+ * answer before the worker gives up on it (a slow or abusive client must
+ * not hold a worker). */
+#define FCGI_IO_TIMEOUT 15
+extern int fcgi_io_timeout;
+
+/* Refuse to serve as root: exits with a message saying what to do. */
+void refuse_root(const char *mode);
+
 /* Serve FastCGI on the listening socket fd until told to stop. Returns
  * the process exit status. */
 int fcgi_serve(int fd);

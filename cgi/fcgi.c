@@ -5,10 +5,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -18,6 +22,7 @@
 #include "log.h"
 
 volatile sig_atomic_t fcgi_stop;
+int                   fcgi_io_timeout = FCGI_IO_TIMEOUT;
 
 static void        on_stop(int sig);
 static const char *fcgi_param(void *ctx, const char *name);
@@ -25,12 +30,33 @@ static long        fcgi_read(void *ctx, char *p, size_t n);
 static const char *env_param(void *ctx, const char *name);
 static long        stdin_read(void *ctx, char *p, size_t n);
 
+/* Bound every read and write on the connection. libfcgi then sees an
+ * error, the request fails and the worker moves on. */
+static void
+set_timeouts(int fd)
+{
+	struct timeval tv = { fcgi_io_timeout, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+void
+refuse_root(const char *mode)
+{
+	if (geteuid() != 0)
+		return;
+	fatalx("refusing to serve %s as root: let the process manager drop privileges first "
+	       "(spawn-fcgi -u USER, SuexecUserGroup or FcgidWrapper for Apache, User= in "
+	       "systemd), or use `ses-feedback serve --user USER`",
+	    mode);
+}
+
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	fcgi_stop = 1;
-	FCGX_ShutdownPending();
 }
 
 static const char *
@@ -53,6 +79,45 @@ fcgi_read(void *ctx, char *p, size_t n)
 	return got;
 }
 
+/* Wait for the next connection, or for the next request on a kept one,
+ * with SIGTERM let through only while waiting (ppoll makes that atomic, so
+ * a stop is never missed and never cuts a request). A kept connection is
+ * given up as soon as a new connection waits: a prefork worker serves one
+ * connection at a time, and an idle one must not starve the others.
+ * Returns 0 with req->ipcFd ready to read, or -1 (stop, or try again). */
+static int
+next_connection(FCGX_Request *req, int lfd, const sigset_t *waitmask)
+{
+	struct pollfd   p[2];
+	struct timespec ts = { fcgi_io_timeout, 0 };
+	int             n, fd;
+
+	p[0].fd = lfd;
+	p[0].events = POLLIN;
+	p[1].fd = req->ipcFd;
+	p[1].events = POLLIN;
+	n = ppoll(p, req->ipcFd >= 0 ? 2 : 1, req->ipcFd >= 0 ? &ts : NULL, waitmask);
+	if (n == -1 || fcgi_stop)
+		return -1;
+	if (req->ipcFd >= 0) {
+		if (p[1].revents != 0)
+			return 0;  /* the kept connection has a request (or EOF) */
+		FCGX_Free(req, 1); /* idle while others wait, or timed out */
+		if (n == 0)
+			return -1;
+	}
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return -1;
+	}
+	set_timeouts(fd);
+	req->ipcFd = fd;
+	return 0;
+}
+
 int
 fcgi_serve(int fd)
 {
@@ -62,40 +127,50 @@ fcgi_serve(int fd)
 	struct response  out;
 	FCGX_Request     req;
 	sigset_t         term, old;
-	int              rc;
+	int              rc, fl;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0; /* no SA_RESTART: a stop must interrupt accept() */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_BLOCK, &term, &old);
 
+	/* Workers share the listening socket: whoever loses the race for a
+	 * connection gets EAGAIN and goes back to waiting. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		fatal("listening socket");
 	if (FCGX_Init() != 0)
 		fatalx("FCGX_Init failed");
-	if (FCGX_InitRequest(&req, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+	if (FCGX_InitRequest(&req, fd, 0) != 0)
 		fatalx("FCGX_InitRequest failed");
 	if (handler_init(&h) == -1)
 		fatalx("out of memory");
 	r.param = fcgi_param;
 	r.read = fcgi_read;
 	r.ctx = &req;
-	sigprocmask(SIG_BLOCK, &term, &old);
 	while (!fcgi_stop) {
-		sigprocmask(SIG_UNBLOCK, &term, NULL);
-		rc = fcgi_stop ? -1 : FCGX_Accept_r(&req);
-		sigprocmask(SIG_BLOCK, &term, NULL);
+		if (next_connection(&req, fd, &old) == -1)
+			continue;
+		/* Keep libfcgi from closing the connection we hand it; the
+		 * request's own flags set keepConnection again. */
+		req.keepConnection = 1;
+		rc = FCGX_Accept_r(&req);
 		if (rc < 0) {
-			if (fcgi_stop)
-				break;
-			if (errno == EINTR)
-				continue;
-			log_warnx("FastCGI accept failed (%d)", rc);
-			usleep(100000);
+			if (rc != -EAGAIN && rc != -EWOULDBLOCK)
+				log_debug("FastCGI request not read (%d)", rc);
+			continue;
+		}
+		if (FCGX_GetError(req.in) != 0) {
+			/* The parameters never came whole (stalled past the
+			 * I/O timeout, or broken): drop the connection. */
+			log_info("FastCGI connection stalled or broken; dropped");
+			FCGX_Free(&req, 1);
 			continue;
 		}
 		handler_run(&h, &r, &out);

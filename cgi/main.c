@@ -42,7 +42,7 @@ usage(int status)
 	fprintf(f,
 	    "usage: ses-feedback                        FastCGI on fd 0, or one CGI request\n"
 	    "       ses-feedback serve --listen unix:PATH|HOST:PORT [--workers N]\n"
-	    "                          [--socket-mode MODE]\n"
+	    "                          [--user USER] [--socket-mode MODE] [--io-timeout SEC]\n"
 	    "       ses-feedback migrate [--to VERSION]\n"
 	    "       ses-feedback suppressions export [--all]\n"
 	    "       ses-feedback suppressions import [--note TEXT] FILE|-\n"
@@ -103,8 +103,10 @@ main(int argc, char **argv)
 	}
 
 	if (!FCGX_IsCGI()) {
+		refuse_root("FastCGI");
 		rc = fcgi_serve(0); /* spawn-fcgi, mod_fcgid, systemd socket */
 	} else if (getenv("GATEWAY_INTERFACE") != NULL || getenv("REQUEST_METHOD") != NULL) {
+		refuse_root("CGI");
 		rc = cgi_serve();
 	} else {
 		/* Started by hand: say how to use it, and catch a bad

@@ -5,12 +5,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -26,7 +29,8 @@
 static volatile sig_atomic_t got_term, got_chld;
 
 static void  on_signal(int sig);
-static int   listen_unix(const char *path, mode_t mode);
+static int   listen_unix(const char *path, mode_t mode, const struct passwd *pw);
+static void  drop_privileges(const struct passwd *pw);
 static int   listen_tcp(const char *spec);
 static pid_t spawn(int lfd);
 
@@ -48,7 +52,8 @@ serve_main(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t         mask, old;
 	mode_t           mode = 0660;
-	long             nworkers = 2;
+	long             nworkers = 2, timeout = FCGI_IO_TIMEOUT;
+	struct passwd   *pw = NULL;
 	char            *end;
 	int              lfd, i, status, alive;
 	pid_t            pid;
@@ -61,6 +66,17 @@ serve_main(int argc, char **argv)
 			nworkers = strtol(argv[++i], &end, 10);
 			if (*end != '\0' || nworkers < 1 || nworkers > SERVE_MAX_WORKERS)
 				fatalx("--workers wants a number from 1 to %d", SERVE_MAX_WORKERS);
+		} else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+			pw = getpwnam(argv[++i]);
+			if (pw == NULL)
+				fatalx("--user %s: no such user", argv[i]);
+			if (pw->pw_uid == 0)
+				fatalx(
+				    "--user %s: that is root; name an unprivileged user", argv[i]);
+		} else if (strcmp(argv[i], "--io-timeout") == 0 && i + 1 < argc) {
+			timeout = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || timeout < 1 || timeout > 3600)
+				fatalx("--io-timeout wants seconds from 1 to 3600");
 		} else if (strcmp(argv[i], "--socket-mode") == 0 && i + 1 < argc) {
 			mode = (mode_t)strtol(argv[++i], &end, 8);
 			if (*end != '\0' || mode > 0777)
@@ -71,12 +87,20 @@ serve_main(int argc, char **argv)
 	}
 	if (listen_spec == NULL)
 		usage(2);
+	if (geteuid() == 0 && pw == NULL)
+		fatalx("refusing to serve as root: add --user NAME (an unprivileged user; the "
+		       "socket is made first, then privileges are dropped)");
+	if (geteuid() != 0 && pw != NULL && pw->pw_uid != geteuid())
+		fatalx("--user needs root; already running as uid %ld", (long)geteuid());
+	fcgi_io_timeout = (int)timeout;
 	if (strncmp(listen_spec, "unix:", 5) == 0) {
 		unix_path = listen_spec + 5;
-		lfd = listen_unix(unix_path, mode);
+		lfd = listen_unix(unix_path, mode, pw);
 	} else {
 		lfd = listen_tcp(listen_spec);
 	}
+	if (pw != NULL && geteuid() == 0)
+		drop_privileges(pw);
 	log_info("listening on %s with %ld workers", listen_spec, nworkers);
 
 	memset(&sa, 0, sizeof(sa));
@@ -180,6 +204,11 @@ spawn(int lfd)
 	}
 	if (pid > 0)
 		return pid;
+	/* A worker must not outlive its supervisor: an orphan would keep
+	 * accepting on a socket the next supervisor wants to bind. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&none);
@@ -188,12 +217,39 @@ spawn(int lfd)
 	exit(fcgi_serve(lfd));
 }
 
+/* Drop to pw's uid and gids for good: groups first, then gid, then uid,
+ * and check that root cannot be regained. */
+static void
+drop_privileges(const struct passwd *pw)
+{
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("dropping privileges to %s", pw->pw_name);
+	if (setuid(0) != -1 || geteuid() == 0)
+		fatalx("privileges not dropped");
+	log_info("running as %s (uid %ld)", pw->pw_name, (long)pw->pw_uid);
+}
+
 static int
-listen_unix(const char *path, mode_t mode)
+socket_in_use(const struct sockaddr_un *sun)
+{
+	int probe, used;
+
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe == -1)
+		return 0;
+	used = connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(probe);
+	return used;
+}
+
+static int
+listen_unix(const char *path, mode_t mode, const struct passwd *pw)
 {
 	struct sockaddr_un sun;
 	struct stat        st;
-	int                fd, probe;
+	int                fd, i;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -203,11 +259,16 @@ listen_unix(const char *path, mode_t mode)
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			fatalx("%s exists and is not a socket; refusing to replace it", path);
-		probe = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-			fatalx("%s is in use by another process; stop it first", path);
-		if (probe >= 0)
-			close(probe);
+		/* Workers of a supervisor that just died finish their request
+		 * and exit; give them the grace period before giving up. */
+		for (i = 0; socket_in_use(&sun); i++) {
+			if (i == 0)
+				log_info(
+				    "%s still answers; waiting for its old workers to exit", path);
+			if (i >= (SERVE_GRACE_SEC + 2) * 10)
+				fatalx("%s is in use by another process; stop it first", path);
+			usleep(100000);
+		}
 		unlink(path);
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -217,6 +278,10 @@ listen_unix(const char *path, mode_t mode)
 		fatal("bind %s", path);
 	if (chmod(path, mode) == -1)
 		fatal("chmod %s", path);
+	/* The socket belongs to the service user's group, so that the web
+	 * server can be let in by group membership instead of mode 0666. */
+	if (pw != NULL && geteuid() == 0 && chown(path, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", path);
 	if (listen(fd, 128) == -1)
 		fatal("listen %s", path);
 	/* Workers inherit it across fork, not exec. */

@@ -37,6 +37,7 @@ static const char pem_end[] = "-----END CERTIFICATE-----";
 
 static int  query_param(const char *q, const char *name, char *out, size_t outlen, int *count);
 static int  cache_path(const char *dir, const char *url, char *path, size_t pathlen);
+static int  dir_safe(const char *dir);
 static int  disk_read(const char *path, struct buf *out);
 static void disk_write(const char *dir, const char *path, const char *pem, size_t len);
 static void mem_put(struct cert_cache *c, const char *url, EVP_PKEY *key, time_t not_after);
@@ -348,7 +349,7 @@ cert_get(struct cert_cache *c, struct http *h, const struct http_opts *o, const 
 		*from = CERT_FROM_MEMORY;
 		return CERT_OK;
 	}
-	if (dir != NULL && cache_path(dir, url, path, sizeof(path)) == 0) {
+	if (dir != NULL && dir_safe(dir) && cache_path(dir, url, path, sizeof(path)) == 0) {
 		have_path = 1;
 		if (disk_read(path, &body) == 0) {
 			if (cert_check_pem(body.data, body.len, arn, now, &pk, &not_after, err,
@@ -417,6 +418,30 @@ mem_put(struct cert_cache *c, const char *url, EVP_PKEY *key, time_t not_after)
 	victim->key = key;
 	victim->not_after = not_after;
 	victim->used = ++c->clock;
+}
+
+/* The cache decides which keys are trusted, so only a directory that is
+ * ours and that no one else can write to is used. A missing one is made
+ * (mode 0700). Anything else: memory only, and a warning. */
+static int
+dir_safe(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) == -1) {
+		if (errno != ENOENT || mkdir(dir, 0700) == -1 || lstat(dir, &st) == -1) {
+			log_warn("certificate cache %s unusable; caching in memory only", dir);
+			return 0;
+		}
+		log_info("created certificate cache %s", dir);
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		log_warnx("certificate cache %s must be a directory owned by uid %ld and writable "
+		          "by no one else; caching in memory only",
+		    dir, (long)geteuid());
+		return 0;
+	}
+	return 1;
 }
 
 /* DIR/<sha256 of url>.pem: a fixed-length name that no URL can steer. */

@@ -135,9 +135,10 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 	}
 	log_set_level(t.cfg.log_level);
 	method = param(&t, "REQUEST_METHOD");
-	if (method == NULL)
-		method = "GET";
-	if (strcmp(method, "POST") == 0)
+	if (method == NULL) {
+		snprintf(t.why, sizeof(t.why), "no REQUEST_METHOD from the web server");
+		answer(&t, 400, "bad_request", "no request method");
+	} else if (strcmp(method, "POST") == 0)
 		do_post(&t);
 	else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
 		do_health(&t);

@@ -275,11 +275,38 @@ def service_env(extra):
     return env
 
 
-def start_serve(tmp, name, env, workers=2):
-    sock = tmp.path(name + ".sock")
-    p = Proc([BIN, "serve", "--listen", "unix:" + sock, "--workers", str(workers),
-              "--socket-mode", "0666"], tmp.path(name + ".log"), env=service_env(env))
-    wait_for(lambda: os.path.exists(sock), what="serve socket " + sock)
+SERVICE_USER = "nobody"
+
+
+def service_owned_dir(path):
+    """A directory the service user owns, mode 0700 (as the certificate
+    cache must be)."""
+    os.makedirs(path, exist_ok=True)
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam(SERVICE_USER)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    os.chmod(path, 0o700)
+    return path
+
+
+def serve_cmd(sock, workers=2, extra=()):
+    cmd = WRAPPER + [BIN, "serve", "--listen", "unix:" + sock, "--workers", str(workers),
+                     "--socket-mode", "0666"] + list(extra)
+    if os.geteuid() == 0:
+        cmd += ["--user", SERVICE_USER]
+    return cmd
+
+
+# SES_FEEDBACK_WRAPPER runs the program under a tool, such as valgrind.
+WRAPPER = os.environ.get("SES_FEEDBACK_WRAPPER", "").split()
+
+
+def start_serve(tmp, name, env, workers=2, extra=()):
+    # like /run/ses-feedback: the service user's own directory
+    sock = os.path.join(service_owned_dir(tmp.path("run")), name + ".sock")
+    p = Proc(serve_cmd(sock, workers, extra), tmp.path(name + ".log"), env=service_env(env))
+    wait_for(lambda: os.path.exists(sock) and p.alive(), timeout=30 if WRAPPER else 10,
+             what="serve socket " + sock)
     return p, sock
 
 
@@ -293,7 +320,7 @@ def start_spawn_fcgi(tmp, name, env, children=2):
     if os.geteuid() == 0:
         args += ["-u", "nobody", "-g", "nogroup"]
     with open(log, "ab") as f:
-        r = subprocess.run(args + ["--", BIN], stdout=f, stderr=subprocess.STDOUT,
+        r = subprocess.run(args + ["--"] + WRAPPER + [BIN], stdout=f, stderr=subprocess.STDOUT,
                            env=service_env(env))
     if r.returncode != 0:
         raise RuntimeError("spawn-fcgi failed: " + open(log).read())

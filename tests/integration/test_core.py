@@ -51,8 +51,7 @@ class World:
         self.sns.serve_pem(CERT_ID, self.certs.sign_cert)
         self.sns.serve_pem(EVIL_ID, self.certs.evil_cert)
         self.sns.serve_pem(OTHER_ID, self.certs.other_cert)
-        self.cache = self.tmp.path("certcache")
-        os.makedirs(self.cache)
+        self.cache = H.service_owned_dir(self.tmp.path("certcache"))
         r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": self.pg.dsn}))
         assert r.returncode == 0, r.stderr
         # The program's own environment names a wrong topic and no CA: the
@@ -548,7 +547,8 @@ def cgi_run(env, extra):
                        "CONTENT_LENGTH": str(len(body)),
                        "HTTP_X_AMZ_SNS_MESSAGE_TYPE": env["Type"]})
     e.update(extra)
-    p = subprocess.run([H.BIN], input=body, capture_output=True, env=e)
+    p = subprocess.run(H.WRAPPER + [H.BIN], input=body, capture_output=True, env=e,
+                       user=H.SERVICE_USER if os.geteuid() == 0 else None)
     p.stdout = p.stdout.decode()
     p.stderr = p.stderr.decode()
     CGI_REPORTS.extend(m for m in SANITIZER_MARKS if m in p.stderr)
