@@ -19,7 +19,7 @@ SES_FEEDBACK_START_SERVICES=yes ./tests/install-deps.sh
 
 echo "== build and install"
 [ -x configure ] || ./autogen.sh >/dev/null
-./configure --prefix=/usr/local --disable-unit-tests >/dev/null
+./configure --prefix=/usr/local >/dev/null
 make -j"$(nproc)" >/dev/null
 make install >/dev/null
 bin=/usr/local/sbin/ses-feedback

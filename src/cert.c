@@ -365,7 +365,15 @@ cert_get(struct cert_cache *c, struct http *h, const struct http_opts *o, const 
 		buf_init(&body, CERT_MAX_PEM);
 	}
 	ho.max_body = CERT_MAX_PEM;
-	if (http_get(h, url, &ho, &body, &status, err, sizeof(err)) == -1) {
+	switch (http_get(h, url, &ho, &body, &status, err, sizeof(err))) {
+	case 0:
+		break;
+	case HTTP_TOO_LARGE:
+		/* The SNS host answered; what it sent is no certificate. */
+		snprintf(why, whylen, "signing certificate rejected: %s", err);
+		ret = CERT_REJECT;
+		goto out;
+	default:
 		snprintf(why, whylen, "certificate fetch failed: %s", err);
 		ret = CERT_UNAVAILABLE;
 		goto out;

@@ -342,7 +342,7 @@ do_notification(struct txn *t)
 		goto oom;
 	}
 	json_object_object_add(p, "recipients", list);
-	if (t->ev.root != NULL) {
+	if (t->ev.root != NULL && !t->ev.verbatim_only) {
 		json_object_object_add(p, "message", json_object_get(t->ev.root));
 	} else {
 		json_object_object_add(p, "message_text",
@@ -444,7 +444,7 @@ do_subscription(struct txn *t)
 		}
 		if (t->cfg.auto_confirm) {
 			if (http_get(t->h->http, t->msg.subscribe_url, &ho, &resp, &code, err,
-			        sizeof(err)) == -1) {
+			        sizeof(err)) != 0) {
 				snprintf(t->why, sizeof(t->why),
 				    "confirming the subscription failed: %s", err);
 				answer(t, 503, "confirm_failed", "could not confirm, retry later");
@@ -478,7 +478,9 @@ do_subscription(struct txn *t)
 	hdr_arn = param(t, "HTTP_X_AMZ_SNS_SUBSCRIPTION_ARN");
 	if (arn[0] != '\0')
 		add_str(sub, "subscription_arn", arn);
-	else if (hdr_arn != NULL && strncmp(hdr_arn, "arn:", 4) == 0 && strlen(hdr_arn) < 512)
+	else if (hdr_arn != NULL && strlen(hdr_arn) < 512 &&
+	    strncmp(hdr_arn, t->msg.topic_arn, strlen(t->msg.topic_arn)) == 0 &&
+	    hdr_arn[strlen(t->msg.topic_arn)] == ':')
 		add_str(sub, "subscription_arn", hdr_arn);
 	if (strcmp(status, "pending") == 0)
 		add_str(sub, "subscribe_url", t->msg.subscribe_url);

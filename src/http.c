@@ -96,8 +96,9 @@ http_get(struct http *h, const char *url, const struct http_opts *o, struct buf 
 		curl_easy_setopt(h->curl, CURLOPT_CONNECT_TO, connect_to);
 
 	rc = curl_easy_perform(h->curl);
-	if (sink.overrun) {
+	if (sink.overrun || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(why, whylen, "answer larger than %zu bytes", o->max_body);
+		ret = HTTP_TOO_LARGE;
 		goto out;
 	}
 	if (rc != CURLE_OK) {

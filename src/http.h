@@ -25,9 +25,12 @@ struct http_opts {
 struct http *http_new(void);
 void         http_free(struct http *h);
 
+#define HTTP_TOO_LARGE (-2)
+
 /* GET url into body (initialised by the caller with its cap). Returns 0
- * with *status set for any HTTP answer, or -1 with why when no answer
- * came (DNS, connect, TLS, timeout, body over the cap). */
+ * with *status set for any HTTP answer, HTTP_TOO_LARGE when the answer is
+ * over o->max_body, or -1 with why when no answer came (DNS, connect, TLS,
+ * timeout). */
 int http_get(struct http *h, const char *url, const struct http_opts *o, struct buf *body,
     long *status, char *why, size_t whylen);
 

@@ -59,6 +59,10 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 		return 0;
 	}
 	ev->root = root;
+	/* A NUL in a remote MTA's diagnostic, or a NaN, is no reason to lose a
+	 * genuine bounce: the event is still parsed and acted on, and stored
+	 * as text instead of jsonb. */
+	ev->verbatim_only = sns_json_unsafe(root) != 0;
 	if (json_object_object_get_ex(root, "eventType", &t)) {
 		ev->form = SES_FORM_EVENT;
 	} else if (json_object_object_get_ex(root, "notificationType", &t)) {

@@ -37,6 +37,7 @@ struct ses_event {
 	const char         *complaint_feedback_type;
 	const char         *complaint_subtype;
 	const char         *feedback_id;
+	int                 verbatim_only;   /* jsonb would refuse it: store the text */
 	int                 unsubscribe_all; /* Subscription: 1 when unsubscribeAll is true */
 	size_t              nrcpt;
 	struct ses_rcpt    *rcpt; /* owned array of nrcpt */

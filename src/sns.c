@@ -4,6 +4,7 @@
  * the database. */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,6 +83,36 @@ out:
 }
 
 int
+sns_json_unsafe(struct json_object *o)
+{
+	size_t i, n;
+	int    bad = 0;
+
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		return isfinite(json_object_get_double(o)) ? 0 : SNS_JSON_NONFINITE;
+	case json_type_string:
+		n = (size_t)json_object_get_string_len(o);
+		return memchr(json_object_get_string(o), '\0', n) != NULL ? SNS_JSON_NUL : 0;
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			bad |= sns_json_unsafe(json_object_array_get_idx(o, i));
+		return bad;
+	case json_type_object: {
+		json_object_object_foreach(o, key, val)
+		{
+			(void)key;
+			bad |= sns_json_unsafe(val);
+		}
+		return bad;
+	}
+	default:
+		return 0;
+	}
+}
+
+int
 sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t whylen)
 {
 	struct json_object *root = NULL;
@@ -92,6 +123,10 @@ sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t why
 		return -1;
 	if (!json_object_is_type(root, json_type_object)) {
 		snprintf(why, whylen, "envelope is not a JSON object");
+		goto fail;
+	}
+	if (sns_json_unsafe(root) & SNS_JSON_NONFINITE) {
+		snprintf(why, whylen, "invalid JSON: NaN or Infinity");
 		goto fail;
 	}
 	m->root = root;

@@ -54,6 +54,12 @@ void sns_free(struct sns_msg *m);
 struct json_object *sns_json_parse(
     const char *text, size_t len, int depth, char *why, size_t whylen);
 
+#define SNS_JSON_NONFINITE 1 /* a NaN or Infinity number (not JSON, json-c allows it) */
+#define SNS_JSON_NUL       2 /* a string holding U+0000 (PostgreSQL's jsonb refuses it) */
+
+/* What in o PostgreSQL's jsonb would refuse: SNS_JSON_* bits, 0 if none. */
+int sns_json_unsafe(struct json_object *o);
+
 /* Append the string to sign, byte-exact, in the order SNS uses for the
  * message's Type. Returns 0 or -1 (buffer freed). */
 int sns_string_to_sign(const struct sns_msg *m, struct buf *out);
