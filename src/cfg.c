@@ -26,6 +26,8 @@ const struct cfg_def cfg_table[CFG__COUNT] = {
 	    "largest request body in bytes; larger gets 413 (4096..16777216)" },
 	[CFG_MIN_SIGNATURE_VERSION] = { "SES_FEEDBACK_MIN_SIGNATURE_VERSION", CFG_T_SIGVER, "1",
 	    "lowest SNS SignatureVersion accepted (1 or 2)" },
+	[CFG_PREPARE] = { "SES_FEEDBACK_PREPARE", CFG_T_BOOL, "on",
+	    "named prepared statements (off behind PgBouncer in transaction pooling mode)" },
 	[CFG_TOPICS] = { "SES_FEEDBACK_TOPICS", CFG_T_TOPICS, "",
 	    "allowed TopicArns, space or comma separated, * within one field (empty: none)" },
 };
@@ -125,6 +127,7 @@ cfg_load(struct cfg *c, const struct cfg_src *src, char *why, size_t whylen)
 	log_parse_level(c->raw[CFG_LOG_LEVEL], &c->log_level);
 	c->max_body = (size_t)strtoull(c->raw[CFG_MAX_BODY], NULL, 10);
 	c->min_sigver = c->raw[CFG_MIN_SIGNATURE_VERSION][0] - '0';
+	c->prepare = strcmp(c->raw[CFG_PREPARE], "on") == 0;
 	c->topics = c->raw[CFG_TOPICS];
 	return 0;
 }

@@ -18,6 +18,7 @@ enum cfg_id {
 	CFG_LOG_LEVEL,
 	CFG_MAX_BODY,
 	CFG_MIN_SIGNATURE_VERSION,
+	CFG_PREPARE,
 	CFG_TOPICS,
 	CFG__COUNT
 };
@@ -55,6 +56,7 @@ struct cfg {
 	enum log_level  log_level;          /* least severe level logged */
 	size_t          max_body;           /* bytes; larger bodies get 413 */
 	int             min_sigver;         /* 1 or 2 */
+	int             prepare;            /* 1 = named prepared statements */
 	const char     *topics;             /* allow-list, "" = none */
 };
 

@@ -134,6 +134,7 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 		goto done;
 	}
 	log_set_level(t.cfg.log_level);
+	store_set_prepare(h->store, t.cfg.prepare);
 	method = param(&t, "REQUEST_METHOD");
 	if (method == NULL) {
 		snprintf(t.why, sizeof(t.why), "no REQUEST_METHOD from the web server");

@@ -4,9 +4,12 @@
  * else); the first becomes 503 so SNS retries, nothing is lost. */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -16,11 +19,16 @@
 
 #define STORE_CONNECT_TIMEOUT   "3"
 #define STORE_STATEMENT_TIMEOUT "5s"
+/* Longest wait for an answer, whatever is in the way (a pooler queueing the
+ * query while the server is down, a network that drops packets): an SNS
+ * delivery times out at 15 s. */
+#define STORE_ANSWER_TIMEOUT_MS 7000
 
 struct store {
-	PGconn *conn;    /* owned; NULL when not connected */
-	char   *dsn;     /* owned; the DSN conn was made with */
-	int     version; /* schema version seen on conn */
+	int     unprepared; /* 1: no named prepared statements, no session SET */
+	PGconn *conn;       /* owned; NULL when not connected */
+	char   *dsn;        /* owned; the DSN conn was made with */
+	int     version;    /* schema version seen on conn */
 };
 
 struct stmt {
@@ -35,13 +43,36 @@ static const struct stmt stmts[] = {
 	{ "sf_ingest", "SELECT ses_feedback.ingest($1::jsonb)", 1 },
 };
 
-static PGconn           *open_conn(const char *dsn, char *why, size_t whylen);
+static PGconn           *open_conn(const char *dsn, int session_set, char *why, size_t whylen);
+static const char       *stmt_sql(const char *name);
+static PGresult         *exec_timed(struct store *st, const char *name, const char *param);
 static int               read_version(PGconn *c, char *why, size_t whylen);
 static enum store_status ensure(struct store *st, const char *dsn, char *why, size_t whylen);
 static enum store_status classify(PGconn *c, PGresult *r);
 static void              drop(struct store *st);
 static enum store_status run(struct store *st, const char *dsn, const char *name, const char *param,
     PGresult **res, char *why, size_t whylen);
+
+static const char *
+stmt_sql(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		if (strcmp(stmts[i].name, name) == 0)
+			return stmts[i].sql;
+	}
+	return "SELECT 1";
+}
+
+void
+store_set_prepare(struct store *st, int on)
+{
+	if (st->unprepared == !on)
+		return;
+	drop(st);
+	st->unprepared = !on;
+}
 
 int
 store_schema_wanted(void)
@@ -98,7 +129,7 @@ conn_error(PGconn *c, char *why, size_t whylen)
 
 /* The DSN's own settings win over our defaults: it is expanded last. */
 static PGconn *
-open_conn(const char *dsn, char *why, size_t whylen)
+open_conn(const char *dsn, int session_set, char *why, size_t whylen)
 {
 	const char *keys[] = { "connect_timeout", "fallback_application_name", "dbname", NULL };
 	const char *vals[] = { STORE_CONNECT_TIMEOUT, "ses-feedback", dsn, NULL };
@@ -111,6 +142,10 @@ open_conn(const char *dsn, char *why, size_t whylen)
 		PQfinish(c);
 		return NULL;
 	}
+	/* Behind a transaction pooler a session SET would reach other
+	 * clients' transactions: set statement_timeout on the role there. */
+	if (!session_set)
+		return c;
 	r = PQexec(c,
 	    "SET statement_timeout = '" STORE_STATEMENT_TIMEOUT "'; "
 	    "SET client_min_messages = warning");
@@ -155,7 +190,7 @@ ensure(struct store *st, const char *dsn, char *why, size_t whylen)
 	if (st->conn != NULL && (strcmp(st->dsn, dsn) != 0 || PQstatus(st->conn) != CONNECTION_OK))
 		drop(st);
 	if (st->conn == NULL) {
-		st->conn = open_conn(dsn, why, whylen);
+		st->conn = open_conn(dsn, !st->unprepared, why, whylen);
 		if (st->conn == NULL)
 			return STORE_UNAVAILABLE;
 		st->dsn = strdup(dsn);
@@ -165,8 +200,12 @@ ensure(struct store *st, const char *dsn, char *why, size_t whylen)
 			return STORE_FAILED;
 		}
 		st->version = 0;
-		r = PQprepare(st->conn, stmts[0].name, stmts[0].sql, stmts[0].nparams, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		if (st->unprepared)
+			r = PQexec(st->conn, "SELECT 1");
+		else
+			r = PQprepare(
+			    st->conn, stmts[0].name, stmts[0].sql, stmts[0].nparams, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
 			conn_error(st->conn, why, whylen);
 			PQclear(r);
 			drop(st);
@@ -188,7 +227,7 @@ ensure(struct store *st, const char *dsn, char *why, size_t whylen)
 			return STORE_UNAVAILABLE;
 		}
 		/* The statements that need the schema. */
-		for (i = 1; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		for (i = 1; i < sizeof(stmts) / sizeof(stmts[0]) && !st->unprepared; i++) {
 			r = PQprepare(
 			    st->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
 			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -226,6 +265,56 @@ classify(PGconn *c, PGresult *r)
 /* Execute a prepared statement. A connection lost underneath (server
  * restarted) is re-made and the statement run once more: safe, because
  * ingest is idempotent on the MessageId. */
+/* Send the statement and wait for its one result at most
+ * STORE_ANSWER_TIMEOUT_MS. NULL on timeout (the query is cancelled) or when
+ * it could not be sent; the caller drops the connection then. */
+static PGresult *
+exec_timed(struct store *st, const char *name, const char *param)
+{
+	struct timespec t0, t1;
+	struct pollfd   p;
+	PGresult       *r, *last = NULL;
+	PGcancel       *cancel;
+	char            err[256];
+	int             ok, left;
+
+	if (st->unprepared)
+		ok = PQsendQueryParams(
+		    st->conn, stmt_sql(name), param != NULL ? 1 : 0, NULL, &param, NULL, NULL, 0);
+	else
+		ok = PQsendQueryPrepared(
+		    st->conn, name, param != NULL ? 1 : 0, &param, NULL, NULL, 0);
+	if (!ok)
+		return PQmakeEmptyPGresult(st->conn, PGRES_FATAL_ERROR);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (PQconsumeInput(st->conn) == 0)
+			break; /* connection lost: PQgetResult reports it */
+		if (!PQisBusy(st->conn))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = STORE_ANSWER_TIMEOUT_MS -
+		    (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0) {
+			cancel = PQgetCancel(st->conn);
+			if (cancel != NULL) {
+				PQcancel(cancel, err, sizeof(err));
+				PQfreeCancel(cancel);
+			}
+			return NULL;
+		}
+		p.fd = PQsocket(st->conn);
+		p.events = POLLIN;
+		if (poll(&p, 1, left) == -1 && errno != EINTR)
+			break;
+	}
+	while ((r = PQgetResult(st->conn)) != NULL) {
+		PQclear(last);
+		last = r;
+	}
+	return last != NULL ? last : PQmakeEmptyPGresult(st->conn, PGRES_FATAL_ERROR);
+}
+
 static enum store_status
 run(struct store *st, const char *dsn, const char *name, const char *param, PGresult **res,
     char *why, size_t whylen)
@@ -240,7 +329,14 @@ run(struct store *st, const char *dsn, const char *name, const char *param, PGre
 		s = ensure(st, dsn, why, whylen);
 		if (s != STORE_OK)
 			return s;
-		r = PQexecPrepared(st->conn, name, param != NULL ? 1 : 0, &param, NULL, NULL, 0);
+		r = exec_timed(st, name, param);
+		if (r == NULL) {
+			snprintf(why, whylen,
+			    "database did not answer within %d ms; connection dropped",
+			    STORE_ANSWER_TIMEOUT_MS);
+			drop(st);
+			return STORE_UNAVAILABLE;
+		}
 		if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK) {
 			*res = r;
 			return STORE_OK;
@@ -312,7 +408,7 @@ store_schema_version(const char *dsn, char *why, size_t whylen)
 	PGconn *c;
 	int     v;
 
-	c = open_conn(dsn, why, whylen);
+	c = open_conn(dsn, 1, why, whylen);
 	if (c == NULL)
 		return -1;
 	v = read_version(c, why, whylen);
@@ -342,7 +438,7 @@ store_migrate(const char *dsn, int to, FILE *out, char *why, size_t whylen)
 	const char                   *params[2];
 	int                           have, applied = 0, ret = -1;
 
-	c = open_conn(dsn, why, whylen);
+	c = open_conn(dsn, 1, why, whylen);
 	if (c == NULL)
 		return -1;
 	/* Two migrates at once (two hosts deploying) take turns. */
@@ -406,7 +502,7 @@ store_export(const char *dsn, int all, FILE *out, char *why, size_t whylen)
 	char     *row = NULL;
 	int       n, ret = -1;
 
-	c = open_conn(dsn, why, whylen);
+	c = open_conn(dsn, 1, why, whylen);
 	if (c == NULL)
 		return -1;
 	/* COPY streams: no result set is held in memory. */
@@ -509,7 +605,7 @@ store_import(const char *dsn, FILE *in, const char *note, FILE *err,
 	int           header = 0, ret = -1, i;
 
 	memset(res, 0, sizeof(*res));
-	c = open_conn(dsn, why, whylen);
+	c = open_conn(dsn, 1, why, whylen);
 	if (c == NULL)
 		return -1;
 	if (exec_ok(c, "BEGIN", why, whylen) == -1 ||

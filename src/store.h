@@ -31,6 +31,11 @@ int store_schema_wanted(void);
 struct store *store_new(void);
 void          store_free(struct store *st);
 
+/* Use named prepared statements (on by default), or send each statement
+ * whole (for a transaction-pooling PgBouncer, where a prepared statement
+ * may live on another server connection). A change reconnects. */
+void store_set_prepare(struct store *st, int on);
+
 /* Is the database there, answering, and at our schema version? */
 enum store_status store_ping(struct store *st, const char *dsn, char *why, size_t whylen);
 

@@ -662,7 +662,7 @@ def test_man_page_documents_every_option_and_mode():
             want = "Default: " + (default if default else "empty")
             assert want in entry, (name, want)
             keys += 1
-    assert keys == 9, keys
+    assert keys == 10, keys
     for mode in ("serve", "migrate", "verify", "check-config", "--workers", "--socket-mode",
                  "--cert", "--param", "--listen", "suppressions export", "suppressions import",
                  "--to", "--all", "--note"):
