@@ -343,7 +343,8 @@ ses_parse_time(const char *in, char *out, size_t outlen)
 			return -1;
 	}
 	t -= sign * (oh * 3600 + om * 60);
-	if (gmtime_r(&t, &tm) == NULL)
+	/* PostgreSQL takes years 1 to 9999 written with four digits. */
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
 		return -1;
 	i = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%sZ", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);

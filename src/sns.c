@@ -332,24 +332,32 @@ sns_host_for(const struct sns_arn *arn, char *host, size_t hostlen)
 	return (n < 0 || (size_t)n >= hostlen) ? -1 : 0;
 }
 
-/* '*' matches any run of characters inside one field. */
+/* '*' matches any run of characters inside one field. Iterative, with one
+ * backtrack point (the last '*'), so the cost stays linear in practice and
+ * quadratic at worst, whatever the pattern: the allow-list is checked for
+ * every request, before anything else. */
 static int
 glob_field(const char *pat, size_t plen, const char *s, size_t slen)
 {
-	size_t i;
+	size_t p = 0, i = 0, star = (size_t)-1, mark = 0;
 
-	if (plen == 0)
-		return slen == 0;
-	if (pat[0] == '*') {
-		for (i = 0; i <= slen; i++) {
-			if (glob_field(pat + 1, plen - 1, s + i, slen - i))
-				return 1;
+	while (i < slen) {
+		if (p < plen && pat[p] == '*') {
+			star = p++;
+			mark = i;
+		} else if (p < plen && pat[p] == s[i]) {
+			p++;
+			i++;
+		} else if (star != (size_t)-1) {
+			p = star + 1;
+			i = ++mark;
+		} else {
+			return 0;
 		}
-		return 0;
 	}
-	if (slen == 0 || pat[0] != s[0])
-		return 0;
-	return glob_field(pat + 1, plen - 1, s + 1, slen - 1);
+	while (p < plen && pat[p] == '*')
+		p++;
+	return p == plen;
 }
 
 static int

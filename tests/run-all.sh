@@ -80,9 +80,52 @@ if [ "${SES_FEEDBACK_SANITIZE:-yes}" = yes ]; then
 	fi
 fi
 
+# Sum the closing "NAME: N passed, M failed" line of a log into the totals.
+extra_pass=0
+extra_fail=0
+count_line() {
+	l=$(grep "$1: [0-9]* passed, [0-9]* failed" "$2" | tail -1)
+	p=$(echo "$l" | sed -n "s/.*$1: \([0-9]*\) passed.*/\1/p")
+	f=$(echo "$l" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
+	[ -n "$p" ] || { p=0; f=1; echo "$1: no result"; }
+	extra_pass=$((extra_pass + p))
+	extra_fail=$((extra_fail + f))
+}
+run_counted() { # NAME LOGPREFIX command...
+	name=$1
+	shift
+	out=$(mktemp)
+	"$@" 2>&1 | sed "s/^/[$name] /" | tee "$out" | grep -E "FAILED|: [0-9]+ passed|soak: |replay: " || true
+	count_line "$name" "$out"
+	rm -f "$out"
+}
+
+# The core integration suite once more under valgrind memcheck: any error,
+# or a definite leak, in any process fails its last test.
+if [ "${SES_FEEDBACK_VALGRIND:-yes}" = yes ]; then
+	vdir=$(mktemp -d)
+	chmod 1777 "$vdir"
+	run_counted integration env SES_FEEDBACK_VALGRIND_DIR="$vdir" \
+	    SES_FEEDBACK_WRAPPER="$(command -v valgrind) --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$vdir/%p.log" \
+	    python3 tests/integration/run.py test_core
+	rm -rf "$vdir"
+fi
+
+# Fuzzing: each libFuzzer harness for a short fixed time (FUZZ_SECONDS).
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} run_counted fuzz sh tests/fuzz/run.sh
+
+# Memory and descriptors of a worker stay flat (SOAK_N requests, 20,000 by
+# default; the long run is SOAK_N=200000).
+run_counted soak python3 tests/soak/run.py
+
+# SNS-like replay with faults (REPLAY_N notifications).
+if [ -f tests/replay/replay.py ]; then
+	run_counted replay python3 tests/replay/replay.py
+fi
+
 end=$(date +%s)
 echo "suite took $((end - start))s"
-passed=$((unit_pass + att_pass + int_pass + san_pass))
-failed=$((unit_fail + att_fail + int_fail + san_fail))
+passed=$((unit_pass + att_pass + int_pass + san_pass + extra_pass))
+failed=$((unit_fail + att_fail + int_fail + san_fail + extra_fail))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

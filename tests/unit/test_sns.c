@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -1083,6 +1084,11 @@ test_topic_allowed(void **state)
 		{ T_ARN ":x", T_ARN ":x", 0 },
 		{ "*:*:*:*:*:*:*", T_ARN ":x", 0 },
 		{ "", "", 0 },
+		/* several stars in one field */
+		{ "arn:aws:sns:us-east-1:123456789012:s*e*s*-*s", T_ARN, 1 },
+		{ "arn:aws:sns:us-east-1:123456789012:*ses*bounce", T_ARN, 0 },
+		{ "arn:aws:sns:us-east-1:123456789012:**ses**", T_ARN, 1 },
+		{ "arn:aws:sns:us-east-1:123456789012:*-*-*", T_ARN, 0 },
 	};
 	size_t i;
 
@@ -1093,6 +1099,29 @@ test_topic_allowed(void **state)
 			fail_msg("sns_topic_allowed(\"%s\", \"%s\") = %d, want %d", cases[i].list,
 			    cases[i].arn, got, cases[i].want);
 	}
+}
+
+/* Regression: a field with many stars against a long name once took
+ * exponential time (seconds per request, before any signature check). */
+static void
+test_topic_allowed_many_stars_is_fast(void **state)
+{
+	char            list[512], arn[512];
+	struct timespec t0, t1;
+	int             n;
+
+	n = snprintf(list, sizeof(list), "arn:aws:sns:us-east-1:123456789012:");
+	memset(list + n, '*', 24);
+	strcpy(list + n + 24, "b");
+	n = snprintf(arn, sizeof(arn), "arn:aws:sns:us-east-1:123456789012:");
+	memset(arn + n, 'a', 256);
+	arn[n + 256] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(sns_topic_allowed(list, arn), 0);
+	arn[n + 255] = 'b';
+	assert_int_equal(sns_topic_allowed(list, arn), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 1);
 }
 
 static void
@@ -1140,6 +1169,7 @@ main(void)
 		cmocka_unit_test(test_arn_name_length),
 		cmocka_unit_test(test_host_for),
 		cmocka_unit_test(test_topic_allowed),
+		cmocka_unit_test(test_topic_allowed_many_stars_is_fast),
 		cmocka_unit_test(test_type_name),
 	};
 
