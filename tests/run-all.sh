@@ -112,7 +112,7 @@ if [ "${SES_FEEDBACK_VALGRIND:-yes}" = yes ]; then
 fi
 
 # Fuzzing: each libFuzzer harness for a short fixed time (FUZZ_SECONDS).
-FUZZ_SECONDS=${FUZZ_SECONDS:-10} run_counted fuzz sh tests/fuzz/run.sh
+run_counted fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" sh tests/fuzz/run.sh
 
 # Memory and descriptors of a worker stay flat (SOAK_N requests, 20,000 by
 # default; the long run is SOAK_N=200000).
