@@ -40,6 +40,7 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA ses_feedback TO ses_feedback_writer;
 GRANT EXECUTE ON FUNCTION
     ses_feedback.ingest(jsonb), ses_feedback.classify(jsonb, text, timestamptz),
     ses_feedback.apply_suppression(text, text, timestamptz, timestamptz, bigint, text),
+    ses_feedback.recheck_soft_bounces(text, bigint),
     ses_feedback.policy_value(text), ses_feedback.policy_interval(text),
     ses_feedback.policy_on(text), ses_feedback.policy_list(text),
     ses_feedback.normalize_email(text), ses_feedback.reason_rank(text),

@@ -22,14 +22,23 @@ fi
 ./configure --enable-werror ${CONFIGURE_FLAGS:-} >/dev/null || fail_build configure
 make -j"$(nproc)" >/dev/null || fail_build make
 
+# counts NAME LOG: set p and f from LOG's last "NAME: N passed, M failed"
+# line; no such line counts as one failure.
+counts() {
+	l=$(grep "$1: [0-9]* passed, [0-9]* failed" "$2" | tail -1)
+	p=$(echo "$l" | sed -n "s/.*$1: \([0-9]*\) passed.*/\1/p")
+	f=$(echo "$l" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
+	[ -n "$p" ] || { p=0; f=1; echo "$1: no result"; }
+}
+
 start=$(date +%s)
 checklog=$(mktemp)
 make -j"$(nproc)" check >"$checklog" 2>&1
 grep -E '^(FAILED|attacks: )' "$checklog"
-att_line=$(grep '^attacks: ' "$checklog" | tail -1)
-att_pass=$(echo "$att_line" | sed -n 's/^attacks: \([0-9]*\) passed.*/\1/p')
-att_fail=$(echo "$att_line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
-[ -n "$att_pass" ] || { att_pass=0; att_fail=1; tail -30 "$checklog"; }
+counts attacks "$checklog"
+att_pass=$p
+att_fail=$f
+[ "$f" -eq 0 ] || tail -30 "$checklog"
 rm -f "$checklog"
 unit_pass=$(cat tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: PASS')
 unit_fail=$(cat tests/unit/*.trs 2>/dev/null | grep -c -E '^:test-result: (FAIL|ERROR|XPASS)')
@@ -44,14 +53,16 @@ echo "unit: $unit_pass passed, $unit_fail failed"
 
 out=$(mktemp)
 python3 tests/integration/run.py 2>&1 | tee "$out"
-int_line=$(grep '^integration: ' "$out" | tail -1)
+counts integration "$out"
 rm -f "$out"
-int_pass=$(echo "$int_line" | sed -n 's/^integration: \([0-9]*\) passed.*/\1/p')
-int_fail=$(echo "$int_line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
-[ -n "$int_pass" ] || { int_pass=0; int_fail=1; }
+int_pass=$p
+int_fail=$f
 
 # The integration suite once more against a build with AddressSanitizer and
 # UndefinedBehaviorSanitizer: any report in any log fails the last test.
+# The whole suite once more against a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer: unit tests and the attack corpus (make check in
+# a copy of the tree) and the integration tests; any report in any log fails.
 san_pass=0
 san_fail=0
 if [ "${SES_FEEDBACK_SANITIZE:-yes}" = yes ]; then
@@ -59,35 +70,44 @@ if [ "${SES_FEEDBACK_SANITIZE:-yes}" = yes ]; then
 	rm -rf "$san" && mkdir -p "$san"
 	git ls-files -z 2>/dev/null | xargs -0 cp --parents -t "$san" 2>/dev/null ||
 		tar --exclude=./tests/tmp -cf - . | tar -C "$san" -xf -
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	if (cd "$san" && ./autogen.sh >/dev/null 2>&1 &&
-		./configure --disable-unit-tests --enable-werror \
+		./configure --enable-werror \
 		    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		    LDFLAGS="-fsanitize=address,undefined" >/dev/null &&
 		make -j"$(nproc)" >/dev/null 2>&1); then
 		out=$(mktemp)
+		(cd "$san" && make -j"$(nproc)" check >"$out" 2>&1)
+		p=$(cat "$san"/tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: PASS')
+		f=$(cat "$san"/tests/unit/*.trs 2>/dev/null | grep -c -E '^:test-result: (FAIL|ERROR|XPASS)')
+		grep -q '^:global-test-result: ERROR' "$san"/tests/unit/*.trs && f=$((f + 1))
+		echo "[sanitize] unit: $p passed, $f failed"
+		san_pass=$((san_pass + p))
+		san_fail=$((san_fail + f))
+		grep -E '^(FAILED|attacks: )' "$out" | sed 's/^/[sanitize] /'
+		counts attacks "$out"
+		san_pass=$((san_pass + p))
+		san_fail=$((san_fail + f))
 		SES_FEEDBACK_BIN="$san/ses-feedback" \
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		python3 tests/integration/run.py 2>&1 | sed 's/^/[sanitize] /' | tee "$out"
-		san_line=$(grep 'integration: ' "$out" | tail -1)
+		python3 tests/integration/run.py 2>&1 | sed 's/^/[sanitize] /' | tee "$out" |
+			grep -E "FAILED|integration: "
+		counts integration "$out"
+		san_pass=$((san_pass + p))
+		san_fail=$((san_fail + f))
 		rm -f "$out"
-		san_pass=$(echo "$san_line" | sed -n 's/.*integration: \([0-9]*\) passed.*/\1/p')
-		san_fail=$(echo "$san_line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
-		[ -n "$san_pass" ] || { san_pass=0; san_fail=1; }
 	else
 		echo "sanitizer build failed"
 		san_fail=1
 	fi
+	unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 
 # Sum the closing "NAME: N passed, M failed" line of a log into the totals.
 extra_pass=0
 extra_fail=0
 count_line() {
-	l=$(grep "$1: [0-9]* passed, [0-9]* failed" "$2" | tail -1)
-	p=$(echo "$l" | sed -n "s/.*$1: \([0-9]*\) passed.*/\1/p")
-	f=$(echo "$l" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
-	[ -n "$p" ] || { p=0; f=1; echo "$1: no result"; }
+	counts "$1" "$2"
 	extra_pass=$((extra_pass + p))
 	extra_fail=$((extra_fail + f))
 }

@@ -175,6 +175,39 @@ def test_delivery_between_soft_bounces_resets_the_count():
         policy("delivery_resets_soft_bounces", "on")
 
 
+def test_soft_bounce_rule_does_not_depend_on_arrival_order():
+    """SNS does not keep order: the rule follows the events' timestamps."""
+    import itertools
+    for order in itertools.permutations([("b", 20), ("b", 10), ("b", 1)]):
+        a = addr()
+        for _, d in order:
+            bounce(a, "Transient", "General", "4.0.0", days_ago=d)
+        assert sup(a) and reason(a) == "soft_bounce", order
+    for order in itertools.permutations([("b", 9), ("b", 8), ("d", 7), ("b", 6)]):
+        a = addr()
+        for kind, d in order:
+            if kind == "b":
+                bounce(a, "Transient", "General", "4.0.0", days_ago=d)
+            else:
+                delivery(a, days_ago=d)
+        assert not sup(a), order
+
+
+def test_late_delivery_withdraws_the_soft_bounce_suppression_it_breaks():
+    a = addr()
+    for d in (9, 8, 6):
+        bounce(a, "Transient", "General", "4.0.0", days_ago=d)
+    assert sup(a)
+    delivery(a, days_ago=7)  # happened between them, arrived last
+    assert not sup(a)
+    assert q("SELECT action, reason, actor FROM ses_feedback.suppression_log WHERE email = %s "
+             "ORDER BY id" % lit(a)) == [["suppress", "soft_bounce", "postgres"],
+                                         ["unsuppress", "soft_bounce", "ses-feedback"]]
+    delivery(a, days_ago=0.5)  # after the run: changes nothing more
+    bounce(a, "Transient", "General", "4.0.0", days_ago=0.4)
+    assert not sup(a)
+
+
 def test_soft_bounce_limit_window_and_expiry_are_tunable():
     policy("soft_bounce_limit", "2")
     policy("soft_bounce_window", "3 days")
