@@ -20,6 +20,7 @@
 #include "cgi.h"
 #include "handler.h"
 #include "log.h"
+#include "metrics.h"
 
 volatile sig_atomic_t fcgi_stop;
 int                   fcgi_io_timeout = FCGI_IO_TIMEOUT;
@@ -174,13 +175,19 @@ fcgi_serve(int fd)
 			continue;
 		}
 		handler_run(&h, &r, &out);
-		FCGX_FPrintF(req.out, "Status: %d %s\r\nContent-Type: text/plain\r\n", out.status,
-		    handler_reason(out.status));
+		FCGX_FPrintF(req.out, "Status: %d %s\r\nContent-Type: %s\r\n", out.status,
+		    handler_reason(out.status), out.content_type);
 		if (out.retry_after > 0)
 			FCGX_FPrintF(req.out, "Retry-After: %d\r\n", out.retry_after);
 		if (out.status == 405)
 			FCGX_FPrintF(req.out, "Allow: GET, HEAD, POST\r\n");
-		FCGX_FPrintF(req.out, "\r\n%s\n", out.body);
+		if (out.text != NULL) {
+			FCGX_FPrintF(req.out, "\r\n");
+			FCGX_PutStr(out.text, (int)out.text_len, req.out);
+		} else {
+			FCGX_FPrintF(req.out, "\r\n%s\n", out.body);
+		}
+		handler_response_free(&out);
 		FCGX_Finish_r(&req);
 	}
 	FCGX_Free(&req, 1);
@@ -222,13 +229,19 @@ cgi_serve(void)
 	r.read = stdin_read;
 	r.ctx = NULL;
 	handler_run(&h, &r, &out);
-	printf("Status: %d %s\r\nContent-Type: text/plain\r\n", out.status,
-	    handler_reason(out.status));
+	printf("Status: %d %s\r\nContent-Type: %s\r\n", out.status, handler_reason(out.status),
+	    out.content_type);
 	if (out.retry_after > 0)
 		printf("Retry-After: %d\r\n", out.retry_after);
 	if (out.status == 405)
 		printf("Allow: GET, HEAD, POST\r\n");
-	printf("\r\n%s\n", out.body);
+	if (out.text != NULL) {
+		printf("\r\n");
+		fwrite(out.text, 1, out.text_len, stdout);
+	} else {
+		printf("\r\n%s\n", out.body);
+	}
+	handler_response_free(&out);
 	fflush(stdout);
 	handler_free(&h);
 	return 0;

@@ -21,6 +21,7 @@
 #include "cgi.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "ses.h"
 #include "sns.h"
 #include "store.h"
@@ -30,6 +31,7 @@ static int  cmd_migrate(int argc, char **argv);
 static int  cmd_suppressions(int argc, char **argv);
 static int  cmd_verify(int argc, char **argv);
 static int  cmd_check_config(int argc, char **argv);
+static int  check_sns_https(const struct cfg *c);
 static void fds_valid(void);
 static int  read_file(const char *path, size_t max, struct buf *out);
 
@@ -71,6 +73,11 @@ main(int argc, char **argv)
 	if (v != NULL && log_parse_level(v, &lvl) == -1)
 		lvl = LOG_LVL_INFO;
 	log_init("ses-feedback", lvl);
+	v = getenv("SES_FEEDBACK_LOG");
+	if (v != NULL && strcmp(v, "syslog") == 0)
+		log_use_syslog();
+	else if (v != NULL && *v != '\0' && strcmp(v, "stderr") != 0)
+		fatalx("SES_FEEDBACK_LOG=%s: want stderr or syslog", v);
 
 	if (argc >= 2) {
 		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
@@ -104,6 +111,11 @@ main(int argc, char **argv)
 
 	if (!FCGX_IsCGI()) {
 		refuse_root("FastCGI");
+		/* Processes a web server starts one by one share metrics
+		 * through a file, if given one. */
+		v = getenv("SES_FEEDBACK_METRICS_FILE");
+		if (v != NULL && *v != '\0' && metrics_init_file(v) == -1)
+			log_warn("SES_FEEDBACK_METRICS_FILE %s: metrics of this process only", v);
 		rc = fcgi_serve(0); /* spawn-fcgi, mod_fcgid, systemd socket */
 	} else if (getenv("GATEWAY_INTERFACE") != NULL || getenv("REQUEST_METHOD") != NULL) {
 		refuse_root("CGI");
@@ -335,6 +347,57 @@ out:
 	return rc;
 }
 
+/* Can we reach the SNS host of the first allowed topic's region over
+ * verified HTTPS (any HTTP answer will do)? Returns 0 or 1 (a failure). */
+static int
+check_sns_https(const struct cfg *c)
+{
+	struct http_opts ho = { c->ca_file, c->connect_to, 65536 };
+	struct sns_arn   arn;
+	struct http     *h;
+	struct buf       body;
+	char             host[128], url[160], why[512], first[512];
+	const char      *p = c->topics + strspn(c->topics, " ,\t\r\n");
+	size_t           n = strcspn(p, " ,\t\r\n");
+	char            *f[6], *save = NULL, *tok;
+	long             status = 0;
+	int              i, rc = 1;
+
+	memset(&arn, 0, sizeof(arn));
+	snprintf(first, sizeof(first), "%.*s", (int)(n < sizeof(first) ? n : sizeof(first) - 1), p);
+	for (i = 0, tok = strtok_r(first, ":", &save); tok != NULL && i < 6;
+	     tok = strtok_r(NULL, ":", &save))
+		f[i++] = tok;
+	if (i < 4) {
+		printf("skip HTTPS to SNS: no topic to take a region from\n");
+		return 0;
+	}
+	snprintf(arn.partition, sizeof(arn.partition), "%s",
+	    strcmp(f[1], "aws-cn") == 0 ? "aws-cn" : "aws");
+	/* A wildcard region: try the partition's first region. */
+	snprintf(arn.region, sizeof(arn.region), "%s",
+	    strchr(f[3], '*') == NULL                  ? f[3]
+	        : strcmp(arn.partition, "aws-cn") == 0 ? "cn-north-1"
+	                                               : "us-east-1");
+	if (sns_host_for(&arn, host, sizeof(host)) == -1)
+		return 1;
+	snprintf(url, sizeof(url), "https://%s/", host);
+	h = http_new();
+	if (h == NULL)
+		return 1;
+	buf_init(&body, ho.max_body);
+	if (http_get(h, url, &ho, &body, &status, why, sizeof(why)) == 0) {
+		printf("ok   HTTPS to %s: TLS verified, HTTP %ld\n", host, status);
+		rc = 0;
+	} else {
+		printf("FAIL HTTPS to %s: %s (certificates and confirmations would get 503)\n",
+		    host, why);
+	}
+	buf_free(&body);
+	http_free(h);
+	return rc;
+}
+
 /* --param KEY=VALUE pairs stand in for a web server's fastcgi_param lines. */
 struct params {
 	char **kv;
@@ -434,15 +497,18 @@ cmd_check_config(int argc, char **argv)
 		bad++;
 	}
 	if (c.cert_cache != NULL) {
-		if (stat(c.cert_cache, &st) == -1 || !S_ISDIR(st.st_mode) ||
+		if (!cert_cache_dir_ok(c.cert_cache) || stat(c.cert_cache, &st) == -1 ||
 		    access(c.cert_cache, W_OK | X_OK) == -1) {
-			printf("FAIL certificate cache %s is not a writable directory\n",
+			printf(
+			    "FAIL certificate cache %s must be a directory owned by this user and "
+			    "writable by no one else\n",
 			    c.cert_cache);
 			bad++;
 		} else {
 			printf("ok   certificate cache %s writable\n", c.cert_cache);
 		}
 	}
+	bad += check_sns_https(&c);
 	v = store_schema_version(c.dsn, why, sizeof(why));
 	if (v < 0) {
 		printf("FAIL database: %s\n", why);

@@ -22,6 +22,7 @@
 
 #include "cgi.h"
 #include "log.h"
+#include "metrics.h"
 
 #define SERVE_MAX_WORKERS 256
 #define SERVE_GRACE_SEC   20 /* longer than any request may take */
@@ -54,6 +55,7 @@ serve_main(int argc, char **argv)
 	mode_t           mode = 0660;
 	long             nworkers = 2, timeout = FCGI_IO_TIMEOUT;
 	struct passwd   *pw = NULL;
+	const char      *metrics_file;
 	char            *end;
 	int              lfd, i, status, alive;
 	pid_t            pid;
@@ -101,6 +103,14 @@ serve_main(int argc, char **argv)
 	}
 	if (pw != NULL && geteuid() == 0)
 		drop_privileges(pw);
+	/* Counters every worker adds to and any worker can report. */
+	metrics_file = getenv("SES_FEEDBACK_METRICS_FILE");
+	if (metrics_file != NULL && *metrics_file != '\0') {
+		if (metrics_init_file(metrics_file) == -1)
+			fatal("SES_FEEDBACK_METRICS_FILE %s", metrics_file);
+	} else if (metrics_init_shared() == -1) {
+		fatal("shared memory for metrics");
+	}
 	log_info("listening on %s with %ld workers", listen_spec, nworkers);
 
 	memset(&sa, 0, sizeof(sa));

@@ -164,8 +164,9 @@ $$;
 -- (when delivery_resets_soft_bounces). Run after every soft bounce, and
 -- after a delivery to an address that has soft bounces: a delivery that
 -- arrives late and breaks the run withdraws the soft_bounce suppression it
--- caused (by expiring it, logged). Serialised per address, so concurrent
--- notifications see each other's events.
+-- caused (by expiring it, logged). ingest() takes the same per-address lock
+-- before it writes a soft bounce or a delivery, so concurrent notifications
+-- of one address are decided one after the other, each seeing the others.
 CREATE FUNCTION ses_feedback.recheck_soft_bounces(p_email text, p_notification bigint)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -267,6 +268,11 @@ BEGIN
     FOR r IN SELECT value FROM jsonb_array_elements(coalesce(p->'recipients', '[]'::jsonb))
     LOOP
         outcome := ses_feedback.classify(r, ev, at);
+        IF outcome IN ('soft_bounce', 'delivery') THEN
+            -- Soft bounces and deliveries of one address are decided
+            -- together: one transaction at a time, each seeing the others.
+            PERFORM pg_advisory_xact_lock(hashtext('ses_feedback.soft:' || (r->>'email')));
+        END IF;
         INSERT INTO ses_feedback.recipient_events
             (notification_id, email, email_original, event_type, bounce_type, bounce_subtype,
              recipient_status, action, diagnostic_code, complaint_feedback_type,
@@ -299,6 +305,24 @@ BEGIN
         END IF;
     END LOOP;
     RETURN 'stored';
+END
+$$;
+
+-- What the handler calls: ingest(), plus how many suppressions the
+-- notification added or strengthened (for the metrics). One round trip.
+CREATE FUNCTION ses_feedback.ingest_counted(p jsonb)
+RETURNS TABLE (result text, suppressed integer)
+LANGUAGE plpgsql AS $$
+BEGIN
+    result := ses_feedback.ingest(p);
+    suppressed := 0;
+    IF result = 'stored' THEN
+        SELECT count(*) INTO suppressed
+          FROM ses_feedback.suppression_log l
+          JOIN ses_feedback.notifications n ON n.id = l.notification_id
+         WHERE n.sns_message_id = p->>'sns_message_id' AND l.action = 'suppress';
+    END IF;
+    RETURN NEXT;
 END
 $$;
 

@@ -38,7 +38,8 @@ GRANT SELECT, INSERT, UPDATE ON ses_feedback.suppressions, ses_feedback.subscrip
     TO ses_feedback_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA ses_feedback TO ses_feedback_writer;
 GRANT EXECUTE ON FUNCTION
-    ses_feedback.ingest(jsonb), ses_feedback.classify(jsonb, text, timestamptz),
+    ses_feedback.ingest(jsonb), ses_feedback.ingest_counted(jsonb),
+    ses_feedback.classify(jsonb, text, timestamptz),
     ses_feedback.apply_suppression(text, text, timestamptz, timestamptz, bigint, text),
     ses_feedback.recheck_soft_bounces(text, bigint),
     ses_feedback.policy_value(text), ses_feedback.policy_interval(text),

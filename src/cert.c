@@ -431,6 +431,12 @@ mem_put(struct cert_cache *c, const char *url, EVP_PKEY *key, time_t not_after)
 /* The cache decides which keys are trusted, so only a directory that is
  * ours and that no one else can write to is used. A missing one is made
  * (mode 0700). Anything else: memory only, and a warning. */
+int
+cert_cache_dir_ok(const char *dir)
+{
+	return dir_safe(dir);
+}
+
 static int
 dir_safe(const char *dir)
 {

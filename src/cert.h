@@ -36,6 +36,10 @@ int cert_subscribe_url_check(const struct sns_msg *m, char *why, size_t whylen);
 int cert_check_pem(const char *pem, size_t len, const struct sns_arn *arn, time_t now,
     EVP_PKEY **key, time_t *not_after, char *why, size_t whylen);
 
+/* Would dir be used as the disk cache: ours, a directory, writable by no
+ * one else (made 0700 when missing)? 1 or 0, with a log line saying why. */
+int cert_cache_dir_ok(const char *dir);
+
 struct cert_cache *cert_cache_new(void);
 void               cert_cache_free(struct cert_cache *c);
 

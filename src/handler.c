@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "handler.h"
 #include "log.h"
+#include "metrics.h"
 #include "ses.h"
 #include "sns.h"
 #include "verify.h"
@@ -42,6 +43,8 @@ static void answer(struct txn *t, int status, const char *outcome, const char *f
     __attribute__((format(printf, 4, 5)));
 static void        do_post(struct txn *t);
 static void        do_health(struct txn *t);
+static void        do_metrics(struct txn *t);
+static int         path_is(const struct txn *t, const char *suffix);
 static void        do_notification(struct txn *t);
 static void        do_subscription(struct txn *t);
 static int         read_body(struct txn *t);
@@ -114,6 +117,7 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 
 	memset(&t, 0, sizeof(t));
 	memset(out, 0, sizeof(*out));
+	out->content_type = "text/plain";
 	clock_gettime(CLOCK_MONOTONIC, &t.t0);
 	t.h = h;
 	t.r = r;
@@ -141,6 +145,9 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 		answer(&t, 400, "bad_request", "no request method");
 	} else if (strcmp(method, "POST") == 0)
 		do_post(&t);
+	else if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+	    path_is(&t, "/metrics"))
+		do_metrics(&t);
 	else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
 		do_health(&t);
 	else {
@@ -169,6 +176,50 @@ answer(struct txn *t, int status, const char *outcome, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(t->out->body, sizeof(t->out->body), fmt, ap);
 	va_end(ap);
+}
+
+void
+handler_response_free(struct response *out)
+{
+	free(out->text);
+	out->text = NULL;
+	out->text_len = 0;
+}
+
+/* The request's path (REQUEST_URI without the query, else DOCUMENT_URI or
+ * SCRIPT_NAME) ends with suffix. */
+static int
+path_is(const struct txn *t, const char *suffix)
+{
+	const char *u = param(t, "REQUEST_URI");
+	size_t      n, sl = strlen(suffix);
+
+	if (u == NULL)
+		u = param(t, "DOCUMENT_URI");
+	if (u == NULL)
+		u = param(t, "SCRIPT_NAME");
+	if (u == NULL)
+		return 0;
+	n = strcspn(u, "?");
+	return n >= sl && strncmp(u + n - sl, suffix, sl) == 0;
+}
+
+/* Prometheus text format; the web server decides who may read it. */
+static void
+do_metrics(struct txn *t)
+{
+	struct buf b;
+
+	buf_init(&b, 65536);
+	if (metrics_render(&b) == -1) {
+		snprintf(t->why, sizeof(t->why), "metrics too large");
+		answer(t, 500, "other", "metrics unavailable");
+		return;
+	}
+	answer(t, 200, "metrics", "metrics");
+	t->out->text_len = b.len;
+	t->out->text = buf_take(&b);
+	t->out->content_type = "text/plain; version=0.0.4";
 }
 
 static void
@@ -218,6 +269,10 @@ do_post(struct txn *t)
 		return;
 	}
 	t->cert_from = cert_source_name(from);
+	metrics_add(from == CERT_FROM_MEMORY ? M_CERT_MEMORY
+	        : from == CERT_FROM_DISK     ? M_CERT_DISK
+	                                     : M_CERT_NETWORK,
+	    1);
 	if (t->msg.type == SNS_NOTIFICATION)
 		do_notification(t);
 	else
@@ -497,7 +552,7 @@ static void
 store_json(struct txn *t, struct json_object *p)
 {
 	const char *json;
-	int         dup = 0;
+	int         dup = 0, added = 0;
 
 	json = json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN);
 	if (json == NULL) {
@@ -505,9 +560,13 @@ store_json(struct txn *t, struct json_object *p)
 		answer(t, 503, "no_memory", "out of memory, retry later");
 		return;
 	}
-	switch (store_ingest(t->h->store, t->cfg.dsn, json, &dup, t->why, sizeof(t->why))) {
+	switch (store_ingest(t->h->store, t->cfg.dsn, json, &dup, &added, t->why, sizeof(t->why))) {
 	case STORE_OK:
 		t->why[0] = '\0';
+		if (!dup && t->msg.type == SNS_NOTIFICATION)
+			metrics_event(t->ev.kind);
+		if (added > 0)
+			metrics_add(M_SUPPRESSIONS, (uint64_t)added);
 		answer(t, 200, dup ? "duplicate" : "stored", dup ? "already stored" : "stored");
 		break;
 	case STORE_UNAVAILABLE:
@@ -529,6 +588,7 @@ log_request(struct txn *t)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - t->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t->t0.tv_nsec) / 1e6;
+	metrics_request(t->outcome, st, ms);
 	logline_init(&l, st >= 500 ? "error" : st >= 400 ? "warn" : "info");
 	logline_add(&l, "req", t->id);
 	logline_add(&l, "method", param(t, "REQUEST_METHOD"));

@@ -31,10 +31,16 @@ struct request {
 };
 
 struct response {
-	int  status;      /* HTTP status */
-	int  retry_after; /* seconds, 0 for none */
-	char body[256];   /* short text/plain answer */
+	int         status;       /* HTTP status */
+	int         retry_after;  /* seconds, 0 for none */
+	char        body[256];    /* short text/plain answer */
+	char       *text;         /* owned; a longer answer instead of body, or NULL */
+	size_t      text_len;     /* bytes in text */
+	const char *content_type; /* static string */
 };
+
+/* Free what handler_run() left in out. */
+void handler_response_free(struct response *out);
 
 /* 0, or -1 when out of memory. Call after curl_global_init(). */
 int  handler_init(struct handler *h);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@ static enum log_level log_level = LOG_LVL_INFO;
 static const char    *log_prog = "ses-feedback";
 
 static const char *level_names[] = { "error", "warn", "info", "debug" };
+static int         log_syslog;
 
 static void vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap);
 
@@ -26,6 +28,13 @@ log_init(const char *progname, enum log_level level)
 {
 	log_prog = progname;
 	log_level = level;
+}
+
+void
+log_use_syslog(void)
+{
+	openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = 1;
 }
 
 void
@@ -60,7 +69,12 @@ logline_init(struct logline *l, const char *level)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	l->len = 0;
 	l->buf[0] = '\0';
+	l->prio = strcmp(level, "error") == 0 ? LOG_ERR
+	    : strcmp(level, "warn") == 0      ? LOG_WARNING
+	    : strcmp(level, "debug") == 0     ? LOG_DEBUG
+	                                      : LOG_INFO;
 	logline_addf(l, "ts", "%s.%03ldZ", ts, (long)(tv.tv_usec / 1000));
+	l->body = l->len + 1;
 	logline_add(l, "level", level);
 	logline_add(l, "prog", log_prog);
 	logline_addf(l, "pid", "%ld", (long)getpid());
@@ -137,6 +151,10 @@ logline_addf(struct logline *l, const char *key, const char *fmt, ...)
 void
 logline_emit(struct logline *l)
 {
+	if (log_syslog) {
+		syslog(l->prio, "%s", l->body < l->len ? l->buf + l->body : l->buf);
+		return;
+	}
 	put(l, "\n", 1);
 	/* One write(2) per line keeps lines from several workers whole. */
 	if (write(STDERR_FILENO, l->buf, l->len) < 0) {

@@ -9,6 +9,8 @@
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_init(const char *progname, enum log_level level);
+/* Send lines to syslog (facility daemon) instead of standard error. */
+void log_use_syslog(void);
 void log_set_level(enum log_level level);
 int  log_parse_level(const char *s, enum log_level *out);
 
@@ -24,6 +26,8 @@ void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 struct logline {
 	char   buf[2048]; /* the line so far, NUL-terminated */
 	size_t len;       /* bytes used in buf */
+	size_t body;      /* where the fields after ts start (syslog adds its own) */
+	int    prio;      /* syslog priority of the level */
 };
 
 void logline_init(struct logline *l, const char *level);

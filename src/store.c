@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "ses.h"
 #include "store.h"
 
@@ -40,7 +41,7 @@ struct stmt {
 static const struct stmt stmts[] = {
 	{ "sf_ping", "SELECT 1", 0 },
 	{ "sf_seen", "SELECT 1 FROM ses_feedback.notifications WHERE sns_message_id = $1", 1 },
-	{ "sf_ingest", "SELECT ses_feedback.ingest($1::jsonb)", 1 },
+	{ "sf_ingest", "SELECT result, suppressed FROM ses_feedback.ingest_counted($1::jsonb)", 1 },
 };
 
 static PGconn           *open_conn(const char *dsn, int session_set, char *why, size_t whylen);
@@ -191,8 +192,11 @@ ensure(struct store *st, const char *dsn, char *why, size_t whylen)
 		drop(st);
 	if (st->conn == NULL) {
 		st->conn = open_conn(dsn, !st->unprepared, why, whylen);
-		if (st->conn == NULL)
+		if (st->conn == NULL) {
+			metrics_add(M_DB_ERRORS, 1);
 			return STORE_UNAVAILABLE;
+		}
+		metrics_add(M_DB_CONNECTS, 1);
 		st->dsn = strdup(dsn);
 		if (st->dsn == NULL) {
 			drop(st);
@@ -342,6 +346,7 @@ run(struct store *st, const char *dsn, const char *name, const char *param, PGre
 			return STORE_OK;
 		}
 		conn_error(st->conn, why, whylen);
+		metrics_add(M_DB_ERRORS, 1);
 		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		s = classify(st->conn, r);
 		PQclear(r);
@@ -382,13 +387,14 @@ store_seen(
 }
 
 enum store_status
-store_ingest(
-    struct store *st, const char *dsn, const char *json, int *duplicate, char *why, size_t whylen)
+store_ingest(struct store *st, const char *dsn, const char *json, int *duplicate, int *suppressed,
+    char *why, size_t whylen)
 {
 	PGresult         *r;
 	enum store_status s;
 
 	*duplicate = 0;
+	*suppressed = 0;
 	s = run(st, dsn, "sf_ingest", json, &r, why, whylen);
 	if (s == STORE_OK) {
 		if (PQntuples(r) != 1) {
@@ -396,6 +402,7 @@ store_ingest(
 			s = STORE_FAILED;
 		} else {
 			*duplicate = strcmp(PQgetvalue(r, 0, 0), "duplicate") == 0;
+			*suppressed = atoi(PQgetvalue(r, 0, 1));
 		}
 	}
 	PQclear(r);

@@ -44,9 +44,10 @@ enum store_status store_seen(
     struct store *st, const char *dsn, const char *message_id, int *seen, char *why, size_t whylen);
 
 /* Call ses_feedback.ingest() with json. *duplicate is set when the
- * MessageId was already stored (nothing changed). */
-enum store_status store_ingest(
-    struct store *st, const char *dsn, const char *json, int *duplicate, char *why, size_t whylen);
+ * MessageId was already stored (nothing changed); *suppressed says how many
+ * suppressions the notification added or strengthened. */
+enum store_status store_ingest(struct store *st, const char *dsn, const char *json, int *duplicate,
+    int *suppressed, char *why, size_t whylen);
 
 /* Bring the schema up to version to (0: the newest); progress on out.
  * 0 or -1 with why. */

@@ -85,6 +85,7 @@ class World:
                 + self.location("/sns-deadcert", SES_FEEDBACK_CONNECT_TO=dead,
                                 SES_FEEDBACK_CERT_CACHE="")
                 + self.location("/sns-badconfig", SES_FEEDBACK_AUTO_CONFIRM="maybe")
+                + self.location("/sns/metrics")
                 + "}\n")
 
     def stop(self):
@@ -662,7 +663,7 @@ def test_man_page_documents_every_option_and_mode():
             want = "Default: " + (default if default else "empty")
             assert want in entry, (name, want)
             keys += 1
-    assert keys == 10, keys
+    assert keys == 12, keys
     for mode in ("serve", "migrate", "verify", "check-config", "--workers", "--socket-mode",
                  "--cert", "--param", "--listen", "suppressions export", "suppressions import",
                  "--to", "--all", "--note"):
@@ -670,6 +671,51 @@ def test_man_page_documents_every_option_and_mode():
         assert mode.replace("-", "\\-") in man or mode in man, mode
     for status in ("200", "400", "403", "405", "413", "500", "503"):
         assert ".B " + status + "\n" in man, status
+
+
+def scrape():
+    st, hdr, body = H.request(W.port, "GET", "/sns/metrics")
+    assert st == 200 and hdr["content-type"].startswith("text/plain; version=0.0.4"), (st, hdr)
+    vals = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            vals[k] = float(v)
+    return vals
+
+
+def test_metrics_are_aggregated_over_all_workers():
+    """Two workers; every scrape, whichever worker answers, sees the sum."""
+    m0 = scrape()
+    envs = []
+    for i in range(6):
+        m = json.loads(fixture("sim-bounce.json"))
+        m["bounce"]["bouncedRecipients"][0]["emailAddress"] = "m%d-%s@example.com" % (
+            i, uuid.uuid4().hex[:6])
+        envs.append(signed(json.dumps(m)))
+    for e in envs:
+        expect(200, e, rows=1)
+    expect(200, envs[0], rows=0)  # duplicate
+    expect(403, signed(fixture("sim-bounce.json"), topic=OTHER_ACCOUNT_TOPIC), rows=0)
+    H.request(W.port, "GET", "/sns")
+    for _ in range(4):
+        m1 = scrape()
+    diff = {k: m1.get(k, 0) - m0.get(k, 0) for k in m1 if m1.get(k, 0) != m0.get(k, 0)}
+    d = lambda k: m1.get(k, 0) - m0.get(k, 0)
+    assert diff, diff
+    assert d('ses_feedback_requests_total{outcome="stored",status="200"}') == 6
+    assert d('ses_feedback_requests_total{outcome="duplicate",status="200"}') == 1
+    assert d('ses_feedback_requests_total{outcome="refused",status="403"}') == 1
+    assert d('ses_feedback_requests_total{outcome="healthy",status="200"}') == 1
+    assert d('ses_feedback_requests_total{outcome="metrics",status="200"}') == 4
+    assert d('ses_feedback_notifications_total{event="Bounce"}') == 6
+    assert d("ses_feedback_suppressions_total") == 6, diff
+    assert d('ses_feedback_certificates_total{source="memory"}') + \
+        d('ses_feedback_certificates_total{source="disk"}') + \
+        d('ses_feedback_certificates_total{source="network"}') == 7, diff
+    assert d("ses_feedback_request_duration_seconds_count") == 13, diff
+    assert m1['ses_feedback_request_duration_seconds_bucket{le="+Inf"}'] == \
+        m1["ses_feedback_request_duration_seconds_count"]
 
 
 def test_one_logfmt_line_per_request():
@@ -682,6 +728,31 @@ def test_one_logfmt_line_per_request():
               "outcome=stored", "status=200", "ms="):
         assert k in l, (k, l)
     assert env["Signature"][:20] not in W.serve.text()
+
+
+def test_syslog_on_request():
+    """SES_FEEDBACK_LOG=syslog: the request line goes to /dev/log (here a
+    socket of the test's own, when the machine has no syslog daemon)."""
+    import socket as so
+    if os.path.exists("/dev/log") or os.geteuid() != 0:
+        return
+    s = so.socket(so.AF_UNIX, so.SOCK_DGRAM)
+    s.bind("/dev/log")
+    os.chmod("/dev/log", 0o666)
+    try:
+        s.settimeout(5)
+        env = signed(fixture("sim-bounce.json"))
+        r = cgi_run(env, {"SES_FEEDBACK_DSN": W.pg.dsn, "SES_FEEDBACK_LOG": "syslog"})
+        assert r.stdout.startswith("Status: 200"), r.stdout
+        assert "outcome=" not in r.stderr, r.stderr
+        msg = s.recv(4096).decode()
+        # <30> is daemon.info; syslog gives the time, so the line has no ts=
+        assert msg.startswith("<30>") and "ses-feedback[" in msg, msg
+        assert "msg_id=" + env["MessageId"] in msg and "outcome=stored" in msg, msg
+        assert " ts=" not in msg, msg
+    finally:
+        s.close()
+        os.unlink("/dev/log")
 
 
 def test_verify_command_offline():
@@ -700,9 +771,18 @@ def test_verify_command_offline():
 
 
 def test_check_config_reports_each_item():
-    r = H.run([H.BIN, "check-config", "--param", "SES_FEEDBACK_DSN=" + W.pg.dsn,
-               "--param", "SES_FEEDBACK_TOPICS=" + ALLOWED], env=H.service_env({}))
+    base = [H.BIN, "check-config", "--param", "SES_FEEDBACK_DSN=" + W.pg.dsn,
+            "--param", "SES_FEEDBACK_TOPICS=" + ALLOWED,
+            "--param", "SES_FEEDBACK_CA_FILE=" + W.certs.ca]
+    r = H.run(base + ["--param", "SES_FEEDBACK_CONNECT_TO=" + W.sns.connect_to()],
+              env=H.service_env({}))
     assert r.returncode == 0, r.stdout
+    assert "ok   HTTPS to sns.us-east-1.amazonaws.com: TLS verified, HTTP 404" in r.stdout, \
+        r.stdout
+    dead = " ".join("%s:443:127.0.0.1:1" % h for h in H.Certs.HOSTS)
+    r2 = H.run(base + ["--param", "SES_FEEDBACK_CONNECT_TO=" + dead], env=H.service_env({}))
+    assert r2.returncode == 1 and "FAIL HTTPS to sns.us-east-1.amazonaws.com" in r2.stdout, \
+        r2.stdout
     version = H.run([H.BIN, "--version"]).stdout.split("schema ")[1].rstrip(")\n")
     assert "ok   database reachable, schema version " + version in r.stdout, r.stdout
     assert "SES_FEEDBACK_AUTO_CONFIRM            = on  (default)" in r.stdout, r.stdout

@@ -1,0 +1,221 @@
+/* ses-feedback - metrics in shared memory, Prometheus text format. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics.h"
+
+/* Known outcomes of a request and the status each answers with. */
+static const struct {
+	const char *outcome;
+	int         status;
+} outcomes[] = {
+	{ "stored", 200 },
+	{ "duplicate", 200 },
+	{ "confirmed", 200 },
+	{ "pending", 200 },
+	{ "unsubscribed", 200 },
+	{ "healthy", 200 },
+	{ "metrics", 200 },
+	{ "bad_envelope", 400 },
+	{ "bad_event", 400 },
+	{ "bad_request", 400 },
+	{ "header_mismatch", 400 },
+	{ "raw_delivery", 400 },
+	{ "refused", 403 },
+	{ "bad_method", 405 },
+	{ "too_large", 413 },
+	{ "bad_config", 500 },
+	{ "db_error", 500 },
+	{ "cert_unavailable", 503 },
+	{ "confirm_failed", 503 },
+	{ "db_unavailable", 503 },
+	{ "no_memory", 503 },
+	{ "unhealthy", 503 },
+	{ "other", 0 },
+};
+#define N_OUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
+
+static const char *events[] = { "Bounce", "Complaint", "Delivery", "DeliveryDelay", "Send",
+	"Reject", "Open", "Click", "Rendering Failure", "Subscription",
+	"AmazonSnsSubscriptionSucceeded", "other" };
+#define N_EVENTS (sizeof(events) / sizeof(events[0]))
+
+static const char *counter_names[M__COUNT][2] = {
+	[M_CERT_MEMORY] = { "ses_feedback_certificates_total{source=\"memory\"}",
+	    "signing keys used, by where they came from" },
+	[M_CERT_DISK] = { "ses_feedback_certificates_total{source=\"disk\"}", NULL },
+	[M_CERT_NETWORK] = { "ses_feedback_certificates_total{source=\"network\"}", NULL },
+	[M_DB_CONNECTS] = { "ses_feedback_db_connects_total", "connections made to PostgreSQL" },
+	[M_DB_ERRORS] = { "ses_feedback_db_errors_total",
+	    "failed database statements or connections" },
+	[M_SUPPRESSIONS] = { "ses_feedback_suppressions_total",
+	    "suppressions added or strengthened by notifications" },
+};
+
+static const double buckets_ms[] = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
+#define N_BUCKETS (sizeof(buckets_ms) / sizeof(buckets_ms[0]))
+
+struct metrics_shm {
+	uint64_t requests[N_OUTCOMES];
+	uint64_t events[N_EVENTS];
+	uint64_t counters[M__COUNT];
+	uint64_t bucket[N_BUCKETS + 1]; /* not cumulative; last is +Inf */
+	uint64_t count;
+	uint64_t sum_us;
+};
+
+static struct metrics_shm  local;
+static struct metrics_shm *m = &local;
+
+int
+metrics_init_shared(void)
+{
+	void *p;
+
+	p = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	memset(p, 0, sizeof(*m));
+	m = p;
+	return 0;
+}
+
+int
+metrics_init_file(const char *path)
+{
+	struct stat st;
+	void       *p;
+	int         fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_size != (off_t)sizeof(*m) && ftruncate(fd, sizeof(*m)) == -1)) {
+		close(fd);
+		return -1;
+	}
+	p = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	m = p;
+	return 0;
+}
+
+static void
+inc(uint64_t *v, uint64_t n)
+{
+	__atomic_fetch_add(v, n, __ATOMIC_RELAXED);
+}
+
+void
+metrics_request(const char *outcome, int status, double ms)
+{
+	size_t i;
+
+	for (i = 0; i < N_OUTCOMES - 1; i++) {
+		if (outcome != NULL && strcmp(outcomes[i].outcome, outcome) == 0)
+			break;
+	}
+	(void)status;
+	inc(&m->requests[i], 1);
+	for (i = 0; i < N_BUCKETS && ms > buckets_ms[i]; i++)
+		;
+	inc(&m->bucket[i], 1);
+	inc(&m->count, 1);
+	inc(&m->sum_us, (uint64_t)(ms * 1000.0));
+}
+
+void
+metrics_event(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < N_EVENTS - 1; i++) {
+		if (kind != NULL && strcmp(events[i], kind) == 0)
+			break;
+	}
+	inc(&m->events[i], 1);
+}
+
+void
+metrics_add(enum metrics_counter c, uint64_t n)
+{
+	inc(&m->counters[c], n);
+}
+
+static uint64_t
+get(const uint64_t *v)
+{
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+int
+metrics_render(struct buf *out)
+{
+	uint64_t cum = 0;
+	size_t   i;
+
+	if (buf_adds(out,
+	        "# HELP ses_feedback_requests_total HTTP requests by outcome and status.\n"
+	        "# TYPE ses_feedback_requests_total counter\n") == -1)
+		return -1;
+	for (i = 0; i < N_OUTCOMES; i++) {
+		if (buf_addf(out,
+		        "ses_feedback_requests_total{outcome=\"%s\",status=\"%d\"} %llu\n",
+		        outcomes[i].outcome, outcomes[i].status,
+		        (unsigned long long)get(&m->requests[i])) == -1)
+			return -1;
+	}
+	if (buf_adds(out,
+	        "# HELP ses_feedback_notifications_total Stored SES notifications by "
+	        "event type.\n# TYPE ses_feedback_notifications_total counter\n") == -1)
+		return -1;
+	for (i = 0; i < N_EVENTS; i++) {
+		if (buf_addf(out, "ses_feedback_notifications_total{event=\"%s\"} %llu\n",
+		        events[i], (unsigned long long)get(&m->events[i])) == -1)
+			return -1;
+	}
+	for (i = 0; i < M__COUNT; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(counter_names[i][0], "{"),
+		    counter_names[i][0]);
+		if (counter_names[i][1] != NULL &&
+		    buf_addf(out, "# HELP %s %s.\n# TYPE %s counter\n", name, counter_names[i][1],
+		        name) == -1)
+			return -1;
+		if (buf_addf(out, "%s %llu\n", counter_names[i][0],
+		        (unsigned long long)get(&m->counters[i])) == -1)
+			return -1;
+	}
+	if (buf_adds(out,
+	        "# HELP ses_feedback_request_duration_seconds Time to answer a "
+	        "request.\n# TYPE ses_feedback_request_duration_seconds histogram\n") == -1)
+		return -1;
+	for (i = 0; i <= N_BUCKETS; i++) {
+		cum += get(&m->bucket[i]);
+		if (i < N_BUCKETS) {
+			if (buf_addf(out,
+			        "ses_feedback_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			        buckets_ms[i] / 1000.0, (unsigned long long)cum) == -1)
+				return -1;
+		} else if (buf_addf(out,
+		               "ses_feedback_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+		               (unsigned long long)cum) == -1) {
+			return -1;
+		}
+	}
+	return buf_addf(out,
+	    "ses_feedback_request_duration_seconds_sum %.6f\n"
+	    "ses_feedback_request_duration_seconds_count %llu\n",
+	    (double)get(&m->sum_us) / 1e6, (unsigned long long)get(&m->count));
+}
