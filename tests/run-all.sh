@@ -138,6 +138,24 @@ run_counted fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" sh tests/fuzz/run.sh
 # default; the long run is SOAK_N=200000).
 run_counted soak python3 tests/soak/run.py
 
+# make distcheck: the tarball builds, installs and uninstalls out of tree.
+dc() {
+	if make distcheck DISTCHECK_CONFIGURE_FLAGS="--disable-unit-tests --enable-werror" \
+	    >/tmp/ses-feedback-distcheck.log 2>&1; then
+		echo "distcheck: 1 passed, 0 failed"
+	else
+		tail -20 /tmp/ses-feedback-distcheck.log
+		echo "distcheck: 0 passed, 1 failed"
+	fi
+	rm -f ses-feedback-*.tar.gz
+}
+run_counted distcheck dc
+
+# The Debian package: build, install, check, purge (as root only).
+if [ "$(id -u)" = 0 ] && ! dpkg -s ses-feedback >/dev/null 2>&1; then
+	run_counted packaging sh tests/packaging/run.sh
+fi
+
 # SNS-like replay with faults (REPLAY_N notifications).
 if [ -f tests/replay/replay.py ]; then
 	run_counted replay python3 tests/replay/replay.py

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 
 def main(argv):
-    mods = argv[1:] or ["test_core", "test_sql", "test_abuse", "test_pgbouncer"]
+    mods = argv[1:] or ["test_core", "test_sql", "test_abuse", "test_pgbouncer", "test_apache"]
     only = os.environ.get("TEST_ONLY")
     passed = failed = 0
     for name in mods:
