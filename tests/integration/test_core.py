@@ -825,6 +825,65 @@ def test_mailbox_simulator_through_example_site():
         nx.stop()
 
 
+def test_tls_site_with_basic_auth_as_sns_uses_it():
+    """nginx/example-site-tls.conf as shipped (paths, port and DSN pointed
+    into the test's temp dir): HTTPS, then SNS's basic-auth dance: 401 with
+    WWW-Authenticate first, 200 once the credentials come."""
+    import base64
+    import http.client
+    import ssl
+    key, crt = W.certs.issue("site", "feedback.example.com", ["feedback.example.com"])
+    htpasswd = W.tmp.path("htpasswd")
+    pw = H.run(["openssl", "passwd", "-apr1", "s3cret"]).stdout.strip()
+    with open(htpasswd, "w") as f:
+        f.write("sns:%s\n" % pw)
+    os.chmod(htpasswd, 0o644)
+    with open(os.path.join(H.TOP, "nginx", "example-site-tls.conf")) as f:
+        site = f.read()
+    subs = [("unix:/run/ses-feedback/ses-feedback.sock", "unix:" + W.sock),
+            ("listen 443 ssl;", "listen 127.0.0.1:@PORT@ ssl;"),
+            ("/etc/ssl/certs/feedback.example.com.pem", crt),
+            ("/etc/ssl/private/feedback.example.com.key", key),
+            ("/etc/nginx/ses-feedback.htpasswd", htpasswd),
+            ("/etc/nginx/snippets/ses-feedback.conf",
+             os.path.join(H.TOP, "nginx", "ses-feedback.conf")),
+            ('"dbname=ses_feedback"', '"%s"' % W.pg.dsn),
+            ('"/var/cache/ses-feedback"', '"%s"' % W.cache),
+            ("fastcgi_param SES_FEEDBACK_TOPICS",
+             'fastcgi_param SES_FEEDBACK_CA_FILE "%s";\n'
+             '        fastcgi_param SES_FEEDBACK_CONNECT_TO "%s";\n'
+             '        fastcgi_param SES_FEEDBACK_TOPICS' % (W.certs.ca, W.sns.connect_to()))]
+    for a, b in subs:
+        assert a in site, a
+        site = site.replace(a, b)
+    nx = H.Nginx(W.tmp, "tls", site)
+    try:
+        ctx = ssl.create_default_context(cafile=W.certs.ca)
+        env = signed(fixture("sim-complaint.json"))
+        body = json.dumps(env).encode()
+
+        def send(headers):
+            c = http.client.HTTPSConnection("127.0.0.1", nx.port, context=ctx, timeout=20)
+            c._context.check_hostname = False  # connect by IP; the chain is still verified
+            c.request("POST", "/sns/ses-feedback", body=body,
+                      headers=dict(S.headers_for(env), Host="feedback.example.com", **headers))
+            r = c.getresponse()
+            r.read()
+            c.close()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}
+        st, hdr = send({})
+        assert st == 401 and hdr.get("www-authenticate", "").startswith("Basic"), (st, hdr)
+        assert stored(env) == 0
+        bad = base64.b64encode(b"sns:wrong").decode()
+        assert send({"Authorization": "Basic " + bad})[0] == 401
+        good = base64.b64encode(b"sns:s3cret").decode()
+        st, _ = send({"Authorization": "Basic " + good})
+        assert st == 200, st
+        assert stored(env) == 1
+    finally:
+        nx.stop()
+
+
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
