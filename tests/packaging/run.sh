@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/bin/sh
 # Packaging test: build the ses-feedback .deb from a temporary copy of the
 # working tree (the files git knows of, plus new untracked ones it does not
 # ignore), install it, check what it installed, then purge it again.
@@ -79,7 +79,7 @@ fi
 echo "== copy the tree to $tmp/src"
 mkdir "$tmp/src"
 (cd "$root" && git ls-files -z --cached --others --exclude-standard |
-	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+	xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done; true' sh |
 	tar --null -T - -cf -) | tar -C "$tmp/src" -xf -
 [ -f "$tmp/src/debian/control" ] || { bad "debian/ in the copy"; finish; }
 
