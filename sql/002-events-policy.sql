@@ -116,6 +116,9 @@ $$;
 
 -- Suppression history keeps what a lift replaced.
 ALTER TABLE ses_feedback.suppression_log ADD COLUMN expires_at timestamptz;
+-- ingest_counted() and purge_events() look rows up by notification.
+CREATE INDEX suppression_log_notification_idx ON ses_feedback.suppression_log (notification_id);
+CREATE INDEX suppressions_notification_idx ON ses_feedback.suppressions (notification_id);
 
 -- Classify one recipient event by the policy. Returns the outcome kept in
 -- recipient_events.outcome: hard_bounce, soft_bounce, complaint,
