@@ -10,7 +10,7 @@
 #include "buf.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS 3000
-#define HTTP_TOTAL_TIMEOUT_MS   10000
+#define HTTP_TOTAL_TIMEOUT_MS   5000
 
 struct http;
 
