@@ -459,23 +459,15 @@ cmd_check_config(int argc, char **argv)
 	src.param = params_get;
 	src.ctx = &p;
 	for (i = 0; i < CFG__COUNT; i++) {
-		const char *val = params_get(&p, cfg_table[i].name);
-		const char *from = "param";
+		enum cfg_origin from;
+		const char     *val = cfg_lookup(&src, (enum cfg_id)i, &from);
 
-		if (val == NULL) {
-			val = getenv(cfg_table[i].name);
-			from = "env";
-		}
-		if (val == NULL) {
-			val = cfg_table[i].def;
-			from = "default";
-		}
 		printf("%-36s = ", cfg_table[i].name);
 		if (i == CFG_DSN)
 			print_dsn(val);
 		else
 			printf("%s", val);
-		printf("  (%s)", from);
+		printf("  (%s)", cfg_origin_name(from));
 		if (cfg_check((enum cfg_id)i, val, why, sizeof(why)) == -1) {
 			printf("  BAD: %s", why);
 			bad++;

@@ -228,8 +228,6 @@ DECLARE
     at        timestamptz := coalesce((p->>'occurred_at')::timestamptz,
                                       (p->>'sns_timestamp')::timestamptz);
     outcome   text;
-    since     timestamptz;
-    soft      integer;
     sub       jsonb := p->'subscription';
 BEGIN
     INSERT INTO ses_feedback.notifications

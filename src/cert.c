@@ -417,12 +417,9 @@ mem_put(struct cert_cache *c, const char *url, EVP_PKEY *key, time_t not_after)
 			victim = &c->slot[i];
 	}
 	slot_clear(victim);
+	/* Should strdup fail, the slot owns the key without a URL: it serves
+	 * this request and is reused (and the key freed) by the next put. */
 	victim->url = strdup(url);
-	if (victim->url == NULL) {
-		/* Not cached, but still usable for this request: keep it
-		 * owned by the slot so it is freed with the cache. */
-		victim->url = NULL;
-	}
 	victim->key = key;
 	victim->not_after = not_after;
 	victim->used = ++c->clock;

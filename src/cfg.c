@@ -100,6 +100,25 @@ cfg_check(enum cfg_id id, const char *v, char *why, size_t whylen)
 	return 0;
 }
 
+const char *
+cfg_lookup(const struct cfg_src *src, enum cfg_id id, enum cfg_origin *origin)
+{
+	const char *v = NULL;
+
+	if (src != NULL && src->param != NULL)
+		v = src->param(src->ctx, cfg_table[id].name);
+	*origin = CFG_FROM_PARAM;
+	if (v == NULL) {
+		v = getenv(cfg_table[id].name);
+		*origin = CFG_FROM_ENV;
+	}
+	if (v == NULL) {
+		v = cfg_table[id].def;
+		*origin = CFG_FROM_DEFAULT;
+	}
+	return v;
+}
+
 int
 cfg_load(struct cfg *c, const struct cfg_src *src, char *why, size_t whylen)
 {
@@ -107,19 +126,7 @@ cfg_load(struct cfg *c, const struct cfg_src *src, char *why, size_t whylen)
 	const char *v;
 
 	for (i = 0; i < CFG__COUNT; i++) {
-		v = NULL;
-		if (src != NULL && src->param != NULL) {
-			v = src->param(src->ctx, cfg_table[i].name);
-			c->origin[i] = CFG_FROM_PARAM;
-		}
-		if (v == NULL) {
-			v = getenv(cfg_table[i].name);
-			c->origin[i] = CFG_FROM_ENV;
-		}
-		if (v == NULL) {
-			v = cfg_table[i].def;
-			c->origin[i] = CFG_FROM_DEFAULT;
-		}
+		v = cfg_lookup(src, (enum cfg_id)i, &c->origin[i]);
 		if (cfg_check((enum cfg_id)i, v, why, whylen) == -1)
 			return -1;
 		c->raw[i] = v;

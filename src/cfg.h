@@ -65,6 +65,9 @@ struct cfg {
 /* Resolve every key. src may be NULL (environment only). Returns 0, or -1
  * with why naming the key and what is wrong with it. */
 int cfg_load(struct cfg *c, const struct cfg_src *src, char *why, size_t whylen);
+/* One key's value: request parameter, else environment, else default;
+ * *origin says which. The pointer borrows like struct cfg's. */
+const char *cfg_lookup(const struct cfg_src *src, enum cfg_id id, enum cfg_origin *origin);
 /* Check one value against its key's type. Returns 0 or -1 with why. */
 int         cfg_check(enum cfg_id id, const char *value, char *why, size_t whylen);
 const char *cfg_origin_name(enum cfg_origin o);

@@ -588,7 +588,7 @@ log_request(struct txn *t)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - t->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t->t0.tv_nsec) / 1e6;
-	metrics_request(t->outcome, st, ms);
+	metrics_request(t->outcome, ms);
 	logline_init(&l, st >= 500 ? "error" : st >= 400 ? "warn" : "info");
 	logline_add(&l, "req", t->id);
 	logline_add(&l, "method", param(t, "REQUEST_METHOD"));

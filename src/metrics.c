@@ -117,7 +117,7 @@ inc(uint64_t *v, uint64_t n)
 }
 
 void
-metrics_request(const char *outcome, int status, double ms)
+metrics_request(const char *outcome, double ms)
 {
 	size_t i;
 
@@ -125,7 +125,6 @@ metrics_request(const char *outcome, int status, double ms)
 		if (outcome != NULL && strcmp(outcomes[i].outcome, outcome) == 0)
 			break;
 	}
-	(void)status;
 	inc(&m->requests[i], 1);
 	for (i = 0; i < N_BUCKETS && ms > buckets_ms[i]; i++)
 		;

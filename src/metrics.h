@@ -25,7 +25,7 @@ int metrics_init_shared(void);
 /* Share the counters through a file (made 0600 when missing). 0 or -1. */
 int metrics_init_file(const char *path);
 
-void metrics_request(const char *outcome, int status, double ms);
+void metrics_request(const char *outcome, double ms);
 void metrics_event(const char *kind);
 void metrics_add(enum metrics_counter c, uint64_t n);
 
