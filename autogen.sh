@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Regenerate the autotools build (configure, Makefile.in).
 set -e
 cd "$(dirname "$0")"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # ses-feedback quickstart, for a fresh Debian 12 machine, as root: installs
 # what is missing, builds and installs ses-feedback, sets up PostgreSQL,
 # runs `ses-feedback serve` behind nginx (nginx/example-site.conf as

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Benchmark: how fast senders can ask ses_feedback.is_suppressed(), against
 # a baseline measured in the same run (a bare `SELECT 1` over the same
 # connection), with SUPPRESSED addresses in the table (default 200,000).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Turn the ordered migrations in sql/ into a C table, so that `migrate`
 # needs no files at run time. Each file name starts with its version.
 set -e

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - the program: modes and the FastCGI/CGI front end.
  * Thin by design: all decisions live in src/. */
 #ifndef SF_CGI_H

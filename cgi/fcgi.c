@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - FastCGI and plain CGI front ends.
  * Turn a libfcgi request (or a CGI environment) into struct request, run
  * the handler, write the status line. SIGTERM is held while a request is

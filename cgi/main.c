@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - Amazon SES feedback (bounces, complaints, deliveries) from
  * Amazon SNS into PostgreSQL, as a FastCGI/CGI program behind nginx or
  * Apache. This file picks the mode from the command line. */

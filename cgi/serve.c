@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - `serve`: own socket, prefork workers, supervisor.
  * The supervisor only listens for signals and reaps: a worker that dies
  * is replaced, SIGTERM stops everyone gracefully (workers finish the

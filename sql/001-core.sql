@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- ses-feedback schema version 1: notifications, recipient events,
 -- suppressions, subscriptions, the tunable policy, and the functions a
 -- sending application calls. Applied by `ses-feedback migrate`, which runs

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- ses-feedback schema version 2: every SES event with typed columns, the
 -- whole suppression policy in ses_feedback.policy, idempotency on the SES
 -- feedback id, manual changes with history, inspection views, retention.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- ses-feedback: roles for the three kinds of user. Run once per database,
 -- after `ses-feedback migrate`, as the schema's owner or a superuser:
 --

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - bounded byte buffers. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - bounded byte buffers.
  * Every buffer has a hard cap set when it is made (after curl's dynbuf).
  * On failure the buffer is freed by the callee, so a caller never has to

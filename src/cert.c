@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - signing certificates.
  * The URL rules are exact string comparisons against the one host SNS
  * uses for the topic's region: no URL parser to disagree with, and every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - signing certificates.
  * The URL policy for SigningCertURL and SubscribeURL, checking a fetched
  * certificate, and the two-level cache (per-worker memory, shared disk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - configuration table and layered look-up. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - configuration.
  * One table of keys drives parsing, validation, check-config and the man
  * page. Each key is looked up in the request's FastCGI parameters, then

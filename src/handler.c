@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - one HTTP request, from method to status.
  * The pipeline of DESIGN.md: bounded read, envelope, topic allow-list,
  * certificate and signature, then by Type, then one transaction. Each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - one HTTP request, from method to status.
  * No FastCGI here: the caller supplies parameters and the body through
  * struct request, and writes struct response out. Every per-request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - outgoing HTTPS (libcurl). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - outgoing HTTPS (libcurl).
  * Used for two things only: fetching SNS signing certificates and visiting
  * SubscribeURLs. https only, TLS verified, no redirects, short timeouts,

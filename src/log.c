@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - logging.
  * Every line is logfmt: ts, level, pid, then the caller's fields, so that
  * a request can be followed across workers with grep. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - logging.
  * logfmt lines on stderr (journald, nginx error_log and spawn-fcgi all keep
  * it). Never pass a key, token or signature to these functions. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - metrics in shared memory, Prometheus text format. */
 #include "config.h"
 

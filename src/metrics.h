@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - metrics.
  * Counters and a latency histogram in shared memory, so that a scrape of
  * any worker sees them all: an anonymous shared mapping made by `serve`

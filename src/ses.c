@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - the SES event model.
  * Lenient about what it does not need (unknown fields and subtypes are
  * kept verbatim in the stored JSON), strict about what drives suppression:

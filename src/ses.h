@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - the SES event model.
  * Both forms SES publishes: identity notifications (notificationType) and
  * configuration-set events (eventType). Affected recipients come only from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - SNS message signatures. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - the SNS HTTP(S) envelope.
  * Strict by design: a genuine SNS message always has this shape, and
  * anything else is rejected before a byte of it reaches the network or

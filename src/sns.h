@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - the SNS HTTP(S) envelope.
  * Parsing with json-c under depth and size limits, the string to sign,
  * TopicArn parsing and the topic allow-list. */

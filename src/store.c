@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - PostgreSQL (libpq).
  * Errors are sorted into "try later" (connection lost, server starting or
  * stopping, read-only, serialization, timeouts) and "broken" (anything

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - PostgreSQL (libpq).
  * One connection per worker, made on first use and again after failure,
  * with prepared statements. A notification is stored by one call of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - proving an SNS message genuine. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - proving an SNS message genuine.
  * The order is the security argument: cheap local checks (topic
  * allow-list, signature version, certificate URL) before any network I/O,

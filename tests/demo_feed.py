@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Feed the SES mailbox simulator cases, signed like SNS, to a running
 ses-feedback endpoint, and print what it answered.
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Install what building and testing ses-feedback needs on Debian 12, if
 # missing. Needs root (or nothing to install).
 set -e

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The whole test suite: installs what is missing (Debian 12, as root), builds
 # with warnings as errors, runs the cmocka unit tests and the integration
 # tests (real PostgreSQL, nginx, spawn-fcgi, HTTPS stand-in for SNS), and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Test SNS signer: makes envelopes in the exact format Amazon SNS POSTs to
 HTTP(S) endpoints, signed with a key made at test time.
 

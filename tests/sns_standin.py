@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A local HTTPS server standing in for the Amazon SNS hosts, for the
 quickstart demo and for manual testing: serves the demo signing certificate
 and answers ConfirmSubscription. Makes its CA and keys in DIR on first use.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Signing certificates that the SNS stand-in serves to ses-feedback in the
 attack corpus: each one is wrong in exactly one way (name, dates, key type,
 key size), next to a control that is right in every way and made by the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Run the attack corpus (cases.json) against a world of its own: real
 PostgreSQL, the SNS stand-in, `ses-feedback serve`, nginx with the shipped
 snippet. Prints `ok     name` or `FAILED name: why` per case and ends with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The attack corpus's own test world: the integration harness's pieces
 (PostgreSQL, test CA, SNS stand-in, `ses-feedback serve`, nginx with the
 shipped snippet), plus what the corpus needs on top of the stand-in:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - libFuzzer harness for the configuration and the topic
  * allow-list.
  * Input: lines of KEY=VALUE. cfg_load() is served the SES_FEEDBACK_* keys

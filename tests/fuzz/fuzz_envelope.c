@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - libFuzzer harness for the SNS envelope.
  * The input is a request body: sns_parse(), then on success the string to
  * sign and the local URL checks that verify_local() applies to it. */

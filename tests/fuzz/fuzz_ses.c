@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - libFuzzer harness for the SES event model.
  * The input is an SNS Message: ses_parse() on all of it, then
  * ses_normalize_email() and ses_parse_time() on each of its lines. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - libFuzzer harness for the certificate and SubscribeURL
  * policy and the PEM check.
  * Input: [TOPICARN NUL TOKEN NUL] REST. Without two NULs the TopicArn and

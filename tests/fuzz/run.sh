@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # ses-feedback - build and run the libFuzzer harnesses.
 # Each harness is built with clang's libFuzzer, ASan and UBSan straight from
 # src/*.c, seeded from the repository's test data and run for FUZZ_SECONDS.

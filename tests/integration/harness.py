@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Integration harness: real PostgreSQL, nginx, spawn-fcgi, ses-feedback and
 a local HTTPS server standing in for the SNS hosts, all under one temp dir,
 all on loopback, always torn down.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Run integration test modules: each test_* function in file order, one
 shared world per module (setup/teardown). Prints one line per test and
 closes with `N passed, N failed`."""

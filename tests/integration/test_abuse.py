@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Slow and abusive clients, and privileges: a stalled or dribbling client
 never holds a worker for long, the service keeps answering others, and it
 refuses to serve as root."""

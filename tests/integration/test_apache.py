@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Apache 2.4 in front of ses-feedback, with the three shipped snippets in
 apache/ used as shipped (only the placeholders they mark are substituted):
 

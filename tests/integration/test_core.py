@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The core service end to end: SNS-format POSTs through nginx (with the
 shipped snippet) into ses-feedback (serve and spawn-fcgi) into a real
 PostgreSQL, certificates and confirmations from a local HTTPS stand-in."""

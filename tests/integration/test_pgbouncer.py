@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Through PgBouncer in transaction pooling mode (Debian's pgbouncer):
 with SES_FEEDBACK_PREPARE=off every notification lands exactly once, the
 database restarting behind the pooler included."""

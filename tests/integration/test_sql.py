@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The suppression policy, the SQL surface and the CLI around it, against a
 real PostgreSQL. Events are written through ses_feedback.ingest() exactly as
 the handler sends them, with chosen timestamps: time moves by data, not by

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Packaging test: build the ses-feedback .deb from a temporary copy of the
 # working tree (the files git knows of, plus new untracked ones it does not
 # ignore), install it, check what it installed, then purge it again.

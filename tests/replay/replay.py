@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Fault-injection replay: deliver N signed SNS notifications carrying SES
 feedback through nginx into `ses-feedback serve`, the way SNS does (several
 concurrent senders, retries on 5xx / 429 / timeout / connection error for up

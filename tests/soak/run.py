@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Memory and descriptors stay flat: one worker serves N requests (default
 20,000; SOAK_N=200000 for the long run) of every kind, and its RSS and open
 descriptors after N are compared with those after 1,000.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - unit tests for the bounded buffers (src/buf.c).
  * The cap is a security limit: an append that would cross it must fail
  * and leave nothing behind, and ownership must move exactly once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - unit tests for signing certificates (src/cert.c).
  * The URL policy against a table of hostile URLs, the SubscribeURL rules,
  * the checks on certificate text made at test time, and the cache. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - unit tests for the configuration (src/cfg.c).
  * Each key comes from the request parameters, then the environment, then
  * the default; a bad value fails the whole load and names its key. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - unit tests for the SES event model (src/ses.c).
  * Every fixture in tests/fixtures/ses is parsed and compared with its line
  * in EXPECTED.tsv (one test each); then the malformed events, address

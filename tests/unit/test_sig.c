@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - unit tests for SNS signatures (src/sig.c).
  * Signatures are made at test time with keys generated at test time:
  * SHA1withRSA for SignatureVersion 1, SHA256withRSA for 2. */

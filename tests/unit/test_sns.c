@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - unit tests for the SNS envelope (src/sns.c).
  * The string to sign must be byte-exact, every malformed envelope must be
  * refused before it can reach the network, and the topic allow-list must

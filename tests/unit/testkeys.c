@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - keys and certificates made at test time.
  * Self-signed certificates with a chosen name, key and validity window,
  * so that the certificate checks can be driven to every outcome. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ses-feedback - keys and certificates made at test time.
  * Nothing secret is checked in: every key is generated when the test
  * runs, and every certificate is self-signed with OpenSSL 3. */
