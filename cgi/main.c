@@ -49,7 +49,7 @@ usage(int status)
 	    "       ses-feedback migrate [--to VERSION]\n"
 	    "       ses-feedback suppressions export [--all]\n"
 	    "       ses-feedback suppressions import [--note TEXT] FILE|-\n"
-	    "       ses-feedback verify [--cert FILE] FILE\n"
+	    "       ses-feedback verify [--cert FILE] [--at TIME] FILE\n"
 	    "       ses-feedback check-config [--param KEY=VALUE ...]\n"
 	    "       ses-feedback --help | --version\n"
 	    "\n"
@@ -260,12 +260,13 @@ cmd_verify(int argc, char **argv)
 	struct buf         body, pem;
 	struct http       *h = NULL;
 	struct cert_cache *cc = NULL;
-	const char        *cert_file = NULL, *file = NULL;
+	const char        *cert_file = NULL, *file = NULL, *at = NULL;
 	char               why[512];
 	EVP_PKEY          *key = NULL;
 	enum cert_source   from = CERT_FROM_NETWORK;
 	enum verify_result v;
-	time_t             not_after;
+	struct verify_opts vo;
+	time_t             not_after, now = time(NULL);
 	int                i, rc = 1;
 
 	memset(&m, 0, sizeof(m));
@@ -275,6 +276,8 @@ cmd_verify(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc)
 			cert_file = argv[++i];
+		else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc)
+			at = argv[++i];
 		else if (file == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
 			file = argv[i];
 		else
@@ -284,6 +287,8 @@ cmd_verify(int argc, char **argv)
 		usage(2);
 	if (cfg_load(&c, NULL, why, sizeof(why)) == -1)
 		fatalx("%s", why);
+	if (at != NULL && sns_time_parse(at, &now) == -1)
+		fatalx("--at %s: want an SNS Timestamp such as 2026-12-02T09:30:00.000Z", at);
 	if (read_file(file, c.max_body, &body) == -1) {
 		printf("REFUSED %s: cannot read (%s)\n", file, strerror(errno));
 		goto out;
@@ -297,7 +302,11 @@ cmd_verify(int argc, char **argv)
 	if (*c.topics == '\0')
 		printf("note     SES_FEEDBACK_TOPICS is empty: the service would refuse every "
 		       "topic; not checked here\n");
-	v = verify_local(&m, *c.topics ? c.topics : NULL, c.min_sigver, why, sizeof(why));
+	vo.topics = *c.topics ? c.topics : NULL;
+	vo.min_sigver = c.min_sigver;
+	vo.max_age = c.max_age;
+	vo.now = now;
+	v = verify_local(&m, &vo, why, sizeof(why));
 	if (v != VERIFY_OK) {
 		printf("REFUSED (403): %s\n", why);
 		goto out;
@@ -307,8 +316,8 @@ cmd_verify(int argc, char **argv)
 			printf("REFUSED: cannot read %s (%s)\n", cert_file, strerror(errno));
 			goto out;
 		}
-		if (cert_check_pem(pem.data ? pem.data : "", pem.len, &m.arn, time(NULL), &key,
-		        &not_after, why, sizeof(why)) == -1) {
+		if (cert_check_pem(pem.data ? pem.data : "", pem.len, &m.arn, now, &key, &not_after,
+		        why, sizeof(why)) == -1) {
 			printf("REFUSED (403): certificate %s: %s\n", cert_file, why);
 			goto out;
 		}
@@ -320,20 +329,22 @@ cmd_verify(int argc, char **argv)
 			fatalx("out of memory");
 		c.topics = NULL; /* checked above */
 		c.min_sigver = 1;
-		v = verify_message(&m, &c, cc, h, time(NULL), &from, why, sizeof(why));
+		v = verify_message(&m, &c, cc, h, now, &from, why, sizeof(why));
 	}
 	if (v != VERIFY_OK) {
 		printf("REFUSED (%d): %s\n", v == VERIFY_UNAVAILABLE ? 503 : 403, why);
 		goto out;
 	}
 	if (m.type == SNS_NOTIFICATION) {
-		if (ses_parse(m.message, m.message_len, &ev, why, sizeof(why)) == -1) {
-			printf("REFUSED (400): SES event: %s\n", why);
-			goto out;
-		}
+		if (ses_parse(m.message, m.message_len, &ev, why, sizeof(why)) != 0)
+			printf("note     %s (stored as it came)\n", why);
 		printf("event    %s\n", ev.kind ? ev.kind : "(not an SES event; stored verbatim)");
-		for (i = 0; i < (int)ev.nrcpt; i++)
-			printf("rcpt     %s\n", ev.rcpt[i].email);
+		for (i = 0; i < (int)ev.nrcpt; i++) {
+			if (ev.rcpt[i].email[0] != '\0')
+				printf("rcpt     %s\n", ev.rcpt[i].email);
+			else
+				printf("rcpt     (not an address: %s)\n", ev.rcpt[i].original);
+		}
 	}
 	printf("OK: signature verified\n");
 	rc = 0;

@@ -18,30 +18,42 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <dirent.h>
+
 #include "cert.h"
 #include "log.h"
+#include "policy.h"
 
+/* A slot is found by its key: the URL and the trust context it was
+ * fetched under (CA file, CONNECT_TO), so that a certificate fetched under
+ * one location's settings is never trusted under another's. */
 struct cert_slot {
-	char     *url;       /* owned; NULL when free */
+	char     *key_id;    /* owned; NULL when free */
 	EVP_PKEY *key;       /* owned */
+	size_t    bytes;     /* PEM size, counted against CERT_MEM_MAX_BYTES */
 	time_t    not_after; /* drop the slot after this */
 	unsigned  used;      /* clock for LRU replacement */
 };
 
 struct cert_cache {
 	struct cert_slot slot[CERT_MEM_SLOTS];
+	size_t           bytes; /* sum of the slots' bytes */
 	unsigned         clock;
 };
 
 static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 static const char pem_end[] = "-----END CERTIFICATE-----";
 
-static int  query_param(const char *q, const char *name, char *out, size_t outlen, int *count);
-static int  cache_path(const char *dir, const char *url, char *path, size_t pathlen);
-static int  dir_safe(const char *dir);
-static int  disk_read(const char *path, struct buf *out);
-static void disk_write(const char *dir, const char *path, const char *pem, size_t len);
-static void mem_put(struct cert_cache *c, const char *url, EVP_PKEY *key, time_t not_after);
+static int   query_param(const char *q, const char *name, char *out, size_t outlen, int *count);
+static int   cache_path(const char *dir, const char *key_id, char *path, size_t pathlen);
+static char *cache_key(const char *url, const struct http_opts *o);
+static int   dir_safe(const char *dir);
+static int   disk_read(const char *path, struct buf *out);
+static void  disk_write(const char *dir, const char *path, const char *pem, size_t len);
+static void  disk_evict(const char *dir);
+static void  mem_put(
+     struct cert_cache *c, const char *key_id, EVP_PKEY *key, size_t bytes, time_t not_after);
+static void slot_clear(struct cert_cache *c, struct cert_slot *s);
 
 const char *
 cert_source_name(enum cert_source s)
@@ -67,6 +79,8 @@ after_host(const char *url, const struct sns_arn *arn, char *why, size_t whylen)
 		snprintf(why, whylen, "URL is not https://");
 		return NULL;
 	}
+	if (policy_region_ok(arn, why, whylen) == -1)
+		return NULL;
 	if (sns_host_for(arn, host, sizeof(host)) == -1) {
 		snprintf(why, whylen, "no SNS host for the topic's region");
 		return NULL;
@@ -199,18 +213,20 @@ query_param(const char *q, const char *name, char *out, size_t outlen, int *coun
 	return 0;
 }
 
+/* Does x carry one of the names AWS gives this region's signing
+ * certificates? */
 static int
 name_ok(X509 *x, const struct sns_arn *arn)
 {
-	char        host[96];
-	const char *base =
-	    strcmp(arn->partition, "aws-cn") == 0 ? "sns.amazonaws.com.cn" : "sns.amazonaws.com";
+	char names[POLICY_MAX_NAMES][POLICY_NAME_LEN];
+	int  i, n;
 
-	if (X509_check_host(x, base, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
-		return 1;
-	if (sns_host_for(arn, host, sizeof(host)) == 0 &&
-	    X509_check_host(x, host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
-		return 1;
+	n = policy_cert_names(arn, names);
+	for (i = 0; i < n; i++) {
+		if (X509_check_host(x, names[i], 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) ==
+		    1)
+			return 1;
+	}
 	return 0;
 }
 
@@ -300,9 +316,10 @@ cert_cache_new(void)
 }
 
 static void
-slot_clear(struct cert_slot *s)
+slot_clear(struct cert_cache *c, struct cert_slot *s)
 {
-	free(s->url);
+	c->bytes -= s->bytes;
+	free(s->key_id);
 	EVP_PKEY_free(s->key);
 	memset(s, 0, sizeof(*s));
 }
@@ -315,7 +332,7 @@ cert_cache_free(struct cert_cache *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < CERT_MEM_SLOTS; i++)
-		slot_clear(&c->slot[i]);
+		slot_clear(c, &c->slot[i]);
 	free(c);
 }
 
@@ -328,6 +345,7 @@ cert_get(struct cert_cache *c, struct http *h, const struct http_opts *o, const 
 	struct http_opts ho = *o;
 	char             path[4096];
 	char             err[256];
+	char            *key_id = NULL;
 	EVP_PKEY        *pk = NULL;
 	time_t           not_after = 0;
 	long             status = 0;
@@ -336,21 +354,28 @@ cert_get(struct cert_cache *c, struct http *h, const struct http_opts *o, const 
 
 	*key = NULL;
 	buf_init(&body, CERT_MAX_PEM);
+	key_id = cache_key(url, o);
+	if (key_id == NULL) {
+		snprintf(why, whylen, "out of memory");
+		ret = CERT_UNAVAILABLE;
+		goto out;
+	}
 	for (i = 0; i < CERT_MEM_SLOTS; i++) {
 		struct cert_slot *s = &c->slot[i];
 
-		if (s->url == NULL || strcmp(s->url, url) != 0)
+		if (s->key_id == NULL || strcmp(s->key_id, key_id) != 0)
 			continue;
 		if (s->not_after <= now) {
-			slot_clear(s);
+			slot_clear(c, s);
 			continue;
 		}
 		s->used = ++c->clock;
 		*key = s->key;
 		*from = CERT_FROM_MEMORY;
-		return CERT_OK;
+		ret = CERT_OK;
+		goto out;
 	}
-	if (dir != NULL && dir_safe(dir) && cache_path(dir, url, path, sizeof(path)) == 0) {
+	if (dir != NULL && dir_safe(dir) && cache_path(dir, key_id, path, sizeof(path)) == 0) {
 		have_path = 1;
 		if (disk_read(path, &body) == 0) {
 			if (cert_check_pem(body.data, body.len, arn, now, &pk, &not_after, err,
@@ -390,40 +415,71 @@ cert_get(struct cert_cache *c, struct http *h, const struct http_opts *o, const 
 		goto out;
 	}
 	*from = CERT_FROM_NETWORK;
-	if (have_path)
+	if (have_path) {
 		disk_write(dir, path, body.data, body.len);
+		disk_evict(dir);
+	}
 found:
-	mem_put(c, url, pk, not_after);
+	mem_put(c, key_id, pk, body.len, not_after);
 	*key = pk;
+	pk = NULL;
 	ret = CERT_OK;
 out:
-	if (ret != CERT_OK)
-		EVP_PKEY_free(pk);
+	EVP_PKEY_free(pk);
+	free(key_id);
 	buf_free(&body);
 	return ret;
 }
 
-static void
-mem_put(struct cert_cache *c, const char *url, EVP_PKEY *key, time_t not_after)
+/* URL, CA file and CONNECT_TO, each on a line of its own: none of them
+ * can hold a newline that makes two contexts look alike (the URL policy
+ * refuses control characters, and the settings come from the operator). */
+static char *
+cache_key(const char *url, const struct http_opts *o)
 {
-	struct cert_slot *victim = &c->slot[0];
+	const char *ca = o->ca_file != NULL ? o->ca_file : "";
+	const char *ct = o->connect_to != NULL ? o->connect_to : "";
+	size_t      n = strlen(url) + strlen(ca) + strlen(ct) + 3;
+	char       *k = malloc(n);
+
+	if (k != NULL)
+		snprintf(k, n, "%s\n%s\n%s", url, ca, ct);
+	return k;
+}
+
+/* Takes key. The least recently used slots make room, by count and by
+ * bytes. */
+static void
+mem_put(struct cert_cache *c, const char *key_id, EVP_PKEY *key, size_t bytes, time_t not_after)
+{
+	struct cert_slot *victim;
+	struct cert_slot *free_slot, *lru;
 	int               i;
 
-	for (i = 0; i < CERT_MEM_SLOTS; i++) {
-		if (c->slot[i].url == NULL) {
-			victim = &c->slot[i];
-			break;
+	for (;;) {
+		free_slot = NULL;
+		lru = NULL;
+		for (i = 0; i < CERT_MEM_SLOTS; i++) {
+			if (c->slot[i].key == NULL) {
+				if (free_slot == NULL)
+					free_slot = &c->slot[i];
+			} else if (lru == NULL || c->slot[i].used < lru->used) {
+				lru = &c->slot[i];
+			}
 		}
-		if (c->slot[i].used < victim->used)
-			victim = &c->slot[i];
+		if ((free_slot != NULL && c->bytes + bytes <= CERT_MEM_MAX_BYTES) || lru == NULL)
+			break;
+		slot_clear(c, lru);
 	}
-	slot_clear(victim);
-	/* Should strdup fail, the slot owns the key without a URL: it serves
+	victim = free_slot != NULL ? free_slot : &c->slot[0];
+	/* Should strdup fail, the slot owns the key without an id: it serves
 	 * this request and is reused (and the key freed) by the next put. */
-	victim->url = strdup(url);
+	victim->key_id = strdup(key_id);
 	victim->key = key;
+	victim->bytes = bytes;
 	victim->not_after = not_after;
 	victim->used = ++c->clock;
+	c->bytes += bytes;
 }
 
 /* The cache decides which keys are trusted, so only a directory that is
@@ -456,15 +512,16 @@ dir_safe(const char *dir)
 	return 1;
 }
 
-/* DIR/<sha256 of url>.pem: a fixed-length name that no URL can steer. */
+/* DIR/<sha256 of the cache key>.pem: a fixed-length name that no URL can
+ * steer. */
 static int
-cache_path(const char *dir, const char *url, char *path, size_t pathlen)
+cache_path(const char *dir, const char *key_id, char *path, size_t pathlen)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char          hex[SHA256_DIGEST_LENGTH * 2 + 1];
 	int           i, n;
 
-	SHA256((const unsigned char *)url, strlen(url), md);
+	SHA256((const unsigned char *)key_id, strlen(key_id), md);
 	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + i * 2, 3, "%02x", md[i]);
 	n = snprintf(path, pathlen, "%s/%s.pem", dir, hex);
@@ -526,5 +583,53 @@ disk_write(const char *dir, const char *path, const char *pem, size_t len)
 	if (rename(tmp, path) == -1) {
 		log_warn("certificate cache %s: rename failed", path);
 		unlink(tmp);
+	}
+}
+
+/* Keep the directory within CERT_DISK_MAX_FILES certificates and
+ * CERT_DISK_MAX_BYTES, removing the least recently written first. SNS uses
+ * a handful of certificates, so the scan is short. */
+static void
+disk_evict(const char *dir)
+{
+	char           path[4096], oldest[4096];
+	DIR           *d;
+	struct dirent *e;
+	struct stat    st;
+	time_t         omt;
+	size_t         files, bytes;
+	int            n;
+
+	for (;;) {
+		d = opendir(dir);
+		if (d == NULL)
+			return;
+		files = 0;
+		bytes = 0;
+		omt = 0;
+		oldest[0] = '\0';
+		while ((e = readdir(d)) != NULL) {
+			n = (int)strlen(e->d_name);
+			if (n != SHA256_DIGEST_LENGTH * 2 + 4 ||
+			    strcmp(e->d_name + n - 4, ".pem") != 0)
+				continue;
+			n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &st) == -1 ||
+			    !S_ISREG(st.st_mode))
+				continue;
+			files++;
+			bytes += (size_t)st.st_size;
+			if (oldest[0] == '\0' || st.st_mtime < omt) {
+				omt = st.st_mtime;
+				memcpy(oldest, path, (size_t)n + 1);
+			}
+		}
+		closedir(d);
+		if (files <= CERT_DISK_MAX_FILES && bytes <= CERT_DISK_MAX_BYTES)
+			return;
+		if (oldest[0] == '\0' || unlink(oldest) == -1)
+			return;
+		log_info("certificate cache %s full (%zu files, %zu bytes): removed %s", dir, files,
+		    bytes, oldest);
 	}
 }

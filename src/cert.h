@@ -2,7 +2,8 @@
 /* ses-feedback - signing certificates.
  * The URL policy for SigningCertURL and SubscribeURL, checking a fetched
  * certificate, and the two-level cache (per-worker memory, shared disk
- * directory). Failures are never cached. */
+ * directory), both keyed by URL and trust context and both bounded.
+ * Failures are never cached. */
 #ifndef SF_CERT_H
 #define SF_CERT_H
 
@@ -16,6 +17,11 @@
 
 #define CERT_MAX_PEM   16384 /* bytes; real SNS certificates are ~2 KiB */
 #define CERT_MEM_SLOTS 32    /* parsed keys kept per worker */
+/* No input can grow the caches without limit: SNS uses a few certificates
+ * at a time, and a flood of distinct (refused) URLs never reaches them. */
+#define CERT_MEM_MAX_BYTES  (CERT_MEM_SLOTS * 8192) /* PEM bytes behind the keys */
+#define CERT_DISK_MAX_FILES 64
+#define CERT_DISK_MAX_BYTES (CERT_DISK_MAX_FILES * 8192)
 
 enum cert_status { CERT_OK, CERT_REJECT, CERT_UNAVAILABLE };
 enum cert_source { CERT_FROM_MEMORY, CERT_FROM_DISK, CERT_FROM_NETWORK };

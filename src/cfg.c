@@ -21,10 +21,16 @@ const struct cfg_def cfg_table[CFG__COUNT] = {
 	    "libcurl CONNECT_TO entries HOST:PORT:CONNECT-HOST:CONNECT-PORT, space separated" },
 	[CFG_DSN] = { "SES_FEEDBACK_DSN", CFG_T_STRING, "",
 	    "libpq connection string (empty: libpq defaults and PG* variables)" },
+	[CFG_ENDPOINT] = { "SES_FEEDBACK_ENDPOINT", CFG_T_ENDPOINT, "sns",
+	    "what this location serves: sns (POST notifications, GET health) or metrics (GET "
+	    "Prometheus text); set it in the web server's metrics location" },
 	[CFG_LOG] = { "SES_FEEDBACK_LOG", CFG_T_STRING, "stderr",
 	    "(environment, read at start) stderr or syslog (facility daemon)" },
 	[CFG_LOG_LEVEL] = { "SES_FEEDBACK_LOG_LEVEL", CFG_T_LEVEL, "info",
 	    "error, warn, info or debug" },
+	[CFG_MAX_AGE] = { "SES_FEEDBACK_MAX_AGE", CFG_T_SECONDS, "4500",
+	    "seconds a message's Timestamp may be old; older gets 403 as a replay (60..86400; "
+	    "SNS stops retrying after 3600)" },
 	[CFG_MAX_BODY] = { "SES_FEEDBACK_MAX_BODY", CFG_T_SIZE, "1048576",
 	    "largest request body in bytes; larger gets 413 (4096..16777216)" },
 	[CFG_METRICS_FILE] = { "SES_FEEDBACK_METRICS_FILE", CFG_T_STRING, "",
@@ -86,6 +92,20 @@ cfg_check(enum cfg_id id, const char *v, char *why, size_t whylen)
 			return -1;
 		}
 		return 0;
+	case CFG_T_SECONDS:
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n < 60 || n > 86400) {
+			snprintf(
+			    why, whylen, "%s=\"%.64s\": want seconds from 60 to 86400", d->name, v);
+			return -1;
+		}
+		return 0;
+	case CFG_T_ENDPOINT:
+		if (strcmp(v, "sns") == 0 || strcmp(v, "metrics") == 0)
+			return 0;
+		snprintf(why, whylen, "%s=\"%.64s\": want sns or metrics", d->name, v);
+		return -1;
 	case CFG_T_TOPICS:
 		for (p = v; *p != '\0'; p++) {
 			if ((unsigned char)*p < ' ' && *p != '\t' && *p != '\n') {
@@ -137,6 +157,9 @@ cfg_load(struct cfg *c, const struct cfg_src *src, char *why, size_t whylen)
 	c->cert_cache = *c->raw[CFG_CERT_CACHE] ? c->raw[CFG_CERT_CACHE] : NULL;
 	c->connect_to = *c->raw[CFG_CONNECT_TO] ? c->raw[CFG_CONNECT_TO] : NULL;
 	c->dsn = c->raw[CFG_DSN];
+	c->endpoint =
+	    strcmp(c->raw[CFG_ENDPOINT], "metrics") == 0 ? CFG_ENDPOINT_METRICS : CFG_ENDPOINT_SNS;
+	c->max_age = strtol(c->raw[CFG_MAX_AGE], NULL, 10);
 	log_parse_level(c->raw[CFG_LOG_LEVEL], &c->log_level);
 	c->max_body = (size_t)strtoull(c->raw[CFG_MAX_BODY], NULL, 10);
 	c->min_sigver = c->raw[CFG_MIN_SIGNATURE_VERSION][0] - '0';

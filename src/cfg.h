@@ -16,8 +16,10 @@ enum cfg_id {
 	CFG_CERT_CACHE,
 	CFG_CONNECT_TO,
 	CFG_DSN,
+	CFG_ENDPOINT,
 	CFG_LOG,
 	CFG_LOG_LEVEL,
+	CFG_MAX_AGE,
 	CFG_MAX_BODY,
 	CFG_METRICS_FILE,
 	CFG_MIN_SIGNATURE_VERSION,
@@ -26,7 +28,20 @@ enum cfg_id {
 	CFG__COUNT
 };
 
-enum cfg_type { CFG_T_STRING, CFG_T_BOOL, CFG_T_SIZE, CFG_T_SIGVER, CFG_T_LEVEL, CFG_T_TOPICS };
+enum cfg_type {
+	CFG_T_STRING,
+	CFG_T_BOOL,
+	CFG_T_SIZE,
+	CFG_T_SECONDS,
+	CFG_T_SIGVER,
+	CFG_T_LEVEL,
+	CFG_T_TOPICS,
+	CFG_T_ENDPOINT
+};
+
+/* What a location answers to GET: health on the SNS location, metrics only
+ * where the operator's web server configuration says so. */
+enum cfg_endpoint { CFG_ENDPOINT_SNS, CFG_ENDPOINT_METRICS };
 
 struct cfg_def {
 	const char   *name; /* SES_FEEDBACK_... */
@@ -49,18 +64,20 @@ enum cfg_origin { CFG_FROM_PARAM, CFG_FROM_ENV, CFG_FROM_DEFAULT };
 /* The effective configuration of one request. String pointers borrow from
  * the source or the environment; valid while the request is. */
 struct cfg {
-	const char     *raw[CFG__COUNT];    /* value as found */
-	enum cfg_origin origin[CFG__COUNT]; /* where it was found */
-	int             auto_confirm;       /* 1 = confirm subscriptions */
-	const char     *ca_file;            /* NULL = system bundle */
-	const char     *cert_cache;         /* NULL = memory cache only */
-	const char     *connect_to;         /* NULL = none */
-	const char     *dsn;                /* "" = libpq defaults */
-	enum log_level  log_level;          /* least severe level logged */
-	size_t          max_body;           /* bytes; larger bodies get 413 */
-	int             min_sigver;         /* 1 or 2 */
-	int             prepare;            /* 1 = named prepared statements */
-	const char     *topics;             /* allow-list, "" = none */
+	const char       *raw[CFG__COUNT];    /* value as found */
+	enum cfg_origin   origin[CFG__COUNT]; /* where it was found */
+	int               auto_confirm;       /* 1 = confirm subscriptions */
+	const char       *ca_file;            /* NULL = system bundle */
+	const char       *cert_cache;         /* NULL = memory cache only */
+	const char       *connect_to;         /* NULL = none */
+	const char       *dsn;                /* "" = libpq defaults */
+	enum cfg_endpoint endpoint;           /* what this location serves */
+	long              max_age;            /* seconds; older Timestamps get 403 */
+	enum log_level    log_level;          /* least severe level logged */
+	size_t            max_body;           /* bytes; larger bodies get 413 */
+	int               min_sigver;         /* 1 or 2 */
+	int               prepare;            /* 1 = named prepared statements */
+	const char       *topics;             /* allow-list, "" = none */
 };
 
 /* Resolve every key. src may be NULL (environment only). Returns 0, or -1

@@ -33,11 +33,12 @@ struct txn {
 	struct buf            body;
 	struct sns_msg        msg;
 	struct ses_event      ev;
-	char                  id[64];    /* request id */
-	const char           *outcome;   /* one word for the log */
-	char                  why[512];  /* reason for a refusal */
-	const char           *cert_from; /* memory, disk, network */
-	struct timespec       t0;
+	char                  id[64];   /* request id */
+	const char           *outcome;  /* one word for the log */
+	char                  why[512]; /* reason for a refusal */
+	char            note[256]; /* what a stored notification held that was not understood */
+	const char     *cert_from; /* memory, disk, network */
+	struct timespec t0;
 };
 
 static void answer(struct txn *t, int status, const char *outcome, const char *fmt, ...)
@@ -45,7 +46,6 @@ static void answer(struct txn *t, int status, const char *outcome, const char *f
 static void        do_post(struct txn *t);
 static void        do_health(struct txn *t);
 static void        do_metrics(struct txn *t);
-static int         path_is(const struct txn *t, const char *suffix);
 static void        do_notification(struct txn *t);
 static void        do_subscription(struct txn *t);
 static int         read_body(struct txn *t);
@@ -144,11 +144,18 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 	if (method == NULL) {
 		snprintf(t.why, sizeof(t.why), "no REQUEST_METHOD from the web server");
 		answer(&t, 400, "bad_request", "no request method");
+	} else if (t.cfg.endpoint == CFG_ENDPOINT_METRICS) {
+		/* Decided by the operator's web server configuration, never by
+		 * the client's URL: a metrics location is only that. */
+		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+			do_metrics(&t);
+		else {
+			snprintf(
+			    t.why, sizeof(t.why), "method %.16s not allowed on metrics", method);
+			answer(&t, 405, "bad_method", "use GET (metrics)");
+		}
 	} else if (strcmp(method, "POST") == 0)
 		do_post(&t);
-	else if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
-	    path_is(&t, "/metrics"))
-		do_metrics(&t);
 	else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
 		do_health(&t);
 	else {
@@ -185,24 +192,6 @@ handler_response_free(struct response *out)
 	free(out->text);
 	out->text = NULL;
 	out->text_len = 0;
-}
-
-/* The request's path (REQUEST_URI without the query, else DOCUMENT_URI or
- * SCRIPT_NAME) ends with suffix. */
-static int
-path_is(const struct txn *t, const char *suffix)
-{
-	const char *u = param(t, "REQUEST_URI");
-	size_t      n, sl = strlen(suffix);
-
-	if (u == NULL)
-		u = param(t, "DOCUMENT_URI");
-	if (u == NULL)
-		u = param(t, "SCRIPT_NAME");
-	if (u == NULL)
-		return 0;
-	n = strcspn(u, "?");
-	return n >= sl && strncmp(u + n - sl, suffix, sl) == 0;
 }
 
 /* Prometheus text format; the web server decides who may read it. */
@@ -388,10 +377,10 @@ do_notification(struct txn *t)
 	const struct ses_rcpt *rc;
 	size_t                 i;
 
-	if (ses_parse(t->msg.message, t->msg.message_len, &t->ev, t->why, sizeof(t->why)) == -1) {
-		answer(t, 400, "bad_event", "malformed SES event");
-		return;
-	}
+	/* Verified: from here on the answer is 200 or 5xx, never 4xx (SNS
+	 * does not retry a 4xx). What is not understood is stored as it came,
+	 * and said in the log line's note. */
+	ses_parse(t->msg.message, t->msg.message_len, &t->ev, t->note, sizeof(t->note));
 	p = base_json(t);
 	list = json_object_new_array();
 	if (p == NULL || list == NULL) {
@@ -416,7 +405,8 @@ do_notification(struct txn *t)
 		if (o == NULL)
 			goto oom;
 		json_object_array_add(list, o);
-		add_str(o, "email", rc->email);
+		/* The database derives the address from original with the same
+		 * rules (addr.h): one definition, applied where the key is made. */
 		add_str(o, "original", rc->original);
 		add_str(o, "status", rc->status);
 		add_str(o, "action", rc->action);
@@ -479,11 +469,6 @@ do_subscription(struct txn *t)
 		 * decision, not a side effect of a message. */
 		status = "unsubscribed";
 	} else {
-		if (cert_subscribe_url_check(&t->msg, err, sizeof(err)) == -1) {
-			snprintf(t->why, sizeof(t->why), "SubscribeURL refused: %s", err);
-			answer(t, 403, "refused", "message refused");
-			goto out;
-		}
 		switch (store_seen(
 		    t->h->store, t->cfg.dsn, t->msg.message_id, &seen, t->why, sizeof(t->why))) {
 		case STORE_OK:
@@ -564,8 +549,11 @@ store_json(struct txn *t, struct json_object *p)
 	switch (store_ingest(t->h->store, t->cfg.dsn, json, &dup, &added, t->why, sizeof(t->why))) {
 	case STORE_OK:
 		t->why[0] = '\0';
-		if (!dup && t->msg.type == SNS_NOTIFICATION)
+		if (!dup && t->msg.type == SNS_NOTIFICATION) {
 			metrics_event(t->ev.kind);
+			if (t->ev.not_addresses > 0)
+				metrics_add(M_NOT_ADDRESSES, (uint64_t)t->ev.not_addresses);
+		}
 		if (added > 0)
 			metrics_add(M_SUPPRESSIONS, (uint64_t)added);
 		answer(t, 200, dup ? "duplicate" : "stored", dup ? "already stored" : "stored");
@@ -599,12 +587,16 @@ log_request(struct txn *t)
 	logline_add(&l, "event", t->ev.kind);
 	if (t->ev.nrcpt > 0)
 		logline_addf(&l, "recipients", "%zu", t->ev.nrcpt);
+	if (t->ev.not_addresses > 0)
+		logline_addf(&l, "not_addresses", "%zu", t->ev.not_addresses);
 	logline_add(&l, "cert", t->cert_from);
 	logline_add(&l, "outcome", t->outcome);
 	logline_addf(&l, "status", "%d", st);
 	logline_addf(&l, "ms", "%.1f", ms);
 	if (t->why[0] != '\0')
 		logline_add(&l, "reason", t->why);
+	if (t->note[0] != '\0')
+		logline_add(&l, "note", t->note);
 	logline_emit(&l);
 }
 

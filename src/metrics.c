@@ -58,6 +58,8 @@ static const char *counter_names[M__COUNT][2] = {
 	    "failed database statements or connections" },
 	[M_SUPPRESSIONS] = { "ses_feedback_suppressions_total",
 	    "suppressions added or strengthened by notifications" },
+	[M_NOT_ADDRESSES] = { "ses_feedback_recipients_not_address_total",
+	    "recipients stored as not_an_address: see ses_feedback.recipients_not_understood" },
 };
 
 static const double buckets_ms[] = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };

@@ -12,12 +12,13 @@
 #include "buf.h"
 
 enum metrics_counter {
-	M_CERT_MEMORY,  /* signing key found in the worker's memory */
-	M_CERT_DISK,    /* signing certificate read from the disk cache */
-	M_CERT_NETWORK, /* signing certificate fetched over HTTPS */
-	M_DB_CONNECTS,  /* connections made to PostgreSQL */
-	M_DB_ERRORS,    /* statements or connections that failed */
-	M_SUPPRESSIONS, /* suppressions added or strengthened */
+	M_CERT_MEMORY,   /* signing key found in the worker's memory */
+	M_CERT_DISK,     /* signing certificate read from the disk cache */
+	M_CERT_NETWORK,  /* signing certificate fetched over HTTPS */
+	M_DB_CONNECTS,   /* connections made to PostgreSQL */
+	M_DB_ERRORS,     /* statements or connections that failed */
+	M_SUPPRESSIONS,  /* suppressions added or strengthened */
+	M_NOT_ADDRESSES, /* recipients stored that are no email address */
 	M__COUNT
 };
 

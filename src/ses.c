@@ -5,7 +5,7 @@
  * the recipient lists and their addresses. */
 #include "config.h"
 
-#include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +37,12 @@ static const struct kind_def kinds[] = {
 };
 
 static const char *str_at(struct json_object *o, const char *key);
-static int         subscription_contact(struct ses_event *ev, struct json_object *root,
-            struct json_object *sub, char *why, size_t whylen);
-static int         add_recipients(
-            struct ses_event *ev, struct json_object *list, int objs, char *why, size_t whylen);
+static void        subscription_contact(struct ses_event *ev, struct json_object *root,
+           struct json_object *sub, char *why, size_t whylen);
+static void        add_recipients(
+           struct ses_event *ev, struct json_object *list, int objs, char *why, size_t whylen);
+static void note(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 int
 ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t whylen)
@@ -52,6 +54,7 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 	size_t                 i;
 
 	memset(ev, 0, sizeof(*ev));
+	why[0] = '\0';
 	root = sns_json_parse(msg, len, SNS_MAX_DEPTH, jwhy, sizeof(jwhy));
 	if (root == NULL)
 		return 0; /* not JSON: kept verbatim */
@@ -71,18 +74,20 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 	} else {
 		return 0; /* JSON, but not an SES event: kept verbatim */
 	}
-	if (!json_object_is_type(t, json_type_string) || json_object_get_string_len(t) == 0 ||
-	    json_object_get_string_len(t) > 64) {
-		snprintf(why, whylen, "SES event type is not a short string");
-		goto fail;
-	}
-	ev->kind = json_object_get_string(t);
 	if (json_object_object_get_ex(root, "mail", &mail) &&
 	    json_object_is_type(mail, json_type_object)) {
 		ev->ses_message_id = str_at(mail, "messageId");
 		ev->source = str_at(mail, "source");
 		ts = str_at(mail, "timestamp");
 	}
+	if (!json_object_is_type(t, json_type_string) || json_object_get_string_len(t) == 0 ||
+	    json_object_get_string_len(t) > 64 ||
+	    memchr(json_object_get_string(t), '\0', (size_t)json_object_get_string_len(t)) !=
+	        NULL) {
+		note(why, whylen, "SES event type is not a short string");
+		goto done;
+	}
+	ev->kind = json_object_get_string(t);
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(kinds[i].kind, ev->kind) == 0)
 			kd = &kinds[i];
@@ -91,10 +96,8 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 		goto done; /* a type SES added later: stored, no recipients */
 	if (!json_object_object_get_ex(root, kd->object, &obj) ||
 	    !json_object_is_type(obj, json_type_object)) {
-		if (kd->list != NULL) {
-			snprintf(why, whylen, "%s event has no %s object", ev->kind, kd->object);
-			goto fail;
-		}
+		if (kd->list != NULL)
+			note(why, whylen, "%s event has no %s object", ev->kind, kd->object);
 		goto done;
 	}
 	if (str_at(obj, "timestamp") != NULL)
@@ -108,34 +111,47 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 		ev->complaint_subtype = str_at(obj, "complaintSubType");
 	}
 	if (strcmp(ev->kind, "Subscription") == 0) {
-		if (subscription_contact(ev, root, obj, why, whylen) == -1)
-			goto fail;
+		subscription_contact(ev, root, obj, why, whylen);
 		goto done;
 	}
 	if (kd->list == NULL)
 		goto done;
 	if (!json_object_object_get_ex(obj, kd->list, &list) ||
 	    !json_object_is_type(list, json_type_array)) {
-		snprintf(why, whylen, "%s event has no %s list", ev->kind, kd->list);
-		goto fail;
+		/* An OnAccountSuppressionList complaint comes without one. */
+		note(why, whylen, "%s event has no %s list", ev->kind, kd->list);
+		goto done;
 	}
-	if (add_recipients(ev, list, kd->list_objs, why, whylen) == -1)
-		goto fail;
+	add_recipients(ev, list, kd->list_objs, why, whylen);
 done:
 	if (ts == NULL || ses_parse_time(ts, ev->occurred, sizeof(ev->occurred)) == -1)
 		ev->occurred[0] = '\0';
-	return 0;
-fail:
-	ses_free(ev);
-	return -1;
+	return why[0] == '\0' ? 0 : 1;
 }
 
 void
 ses_free(struct ses_event *ev)
 {
+	size_t i;
+
+	for (i = 0; i < ev->nrcpt; i++)
+		free(ev->rcpt[i].original);
 	free(ev->rcpt);
 	json_object_put(ev->root);
 	memset(ev, 0, sizeof(*ev));
+}
+
+/* Keep the first thing not understood: it is the one worth a look. */
+static void
+note(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
 }
 
 /* A string member, or NULL when absent, null or not a string. */
@@ -154,7 +170,7 @@ str_at(struct json_object *o, const char *key)
 /* A Subscription event names no recipient list. Its contact is the one
  * destination of the message; with several (not list-managed mail) the
  * event is recorded without a recipient. */
-static int
+static void
 subscription_contact(struct ses_event *ev, struct json_object *root, struct json_object *sub,
     char *why, size_t whylen)
 {
@@ -168,108 +184,75 @@ subscription_contact(struct ses_event *ev, struct json_object *root, struct json
 	if (!json_object_object_get_ex(root, "mail", &mail) ||
 	    !json_object_object_get_ex(mail, "destination", &dest) ||
 	    !json_object_is_type(dest, json_type_array) || json_object_array_length(dest) != 1)
-		return 0;
-	return add_recipients(ev, dest, 0, why, whylen);
+		return;
+	add_recipients(ev, dest, 0, why, whylen);
 }
 
-static int
+/* Every recipient is kept: one that is an address with its normal form,
+ * one that is not (a string that is no mailbox, an object without
+ * emailAddress, a number) with its raw text, for the database to record
+ * as not_an_address. */
+static void
 add_recipients(struct ses_event *ev, struct json_object *list, int objs, char *why, size_t whylen)
 {
 	struct json_object *item, *addr;
 	struct ses_rcpt    *r;
-	size_t              n = json_object_array_length(list), i;
+	const char         *text;
+	size_t              n = json_object_array_length(list), i, tl;
+	int                 is_str;
 
 	if (n > SES_MAX_RECIPIENTS) {
-		snprintf(why, whylen, "%zu recipients, more than %d", n, SES_MAX_RECIPIENTS);
-		return -1;
+		note(why, whylen, "%zu recipients, more than %d: the first %d acted on", n,
+		    SES_MAX_RECIPIENTS, SES_MAX_RECIPIENTS);
+		n = SES_MAX_RECIPIENTS;
 	}
 	if (n == 0)
-		return 0;
+		return;
 	ev->rcpt = calloc(n, sizeof(*ev->rcpt));
 	if (ev->rcpt == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return -1;
+		note(why, whylen, "out of memory for %zu recipients", n);
+		return;
 	}
 	for (i = 0; i < n; i++) {
 		item = json_object_array_get_idx(list, i);
-		r = &ev->rcpt[i];
+		r = &ev->rcpt[ev->nrcpt];
 		addr = item;
-		if (objs) {
-			if (!json_object_is_type(item, json_type_object) ||
-			    !json_object_object_get_ex(item, "emailAddress", &addr)) {
-				snprintf(why, whylen, "recipient %zu has no emailAddress", i);
-				return -1;
-			}
+		if (objs && json_object_is_type(item, json_type_object)) {
+			if (!json_object_object_get_ex(item, "emailAddress", &addr))
+				addr = item;
 			r->status = str_at(item, "status");
 			r->action = str_at(item, "action");
 			r->diagnostic_code = str_at(item, "diagnosticCode");
 		}
-		if (!json_object_is_type(addr, json_type_string) ||
-		    (size_t)json_object_get_string_len(addr) > 1024 ||
-		    memchr(json_object_get_string(addr), '\0',
-		        (size_t)json_object_get_string_len(addr)) != NULL) {
-			snprintf(why, whylen, "recipient %zu address is not a string", i);
-			return -1;
+		is_str = json_object_is_type(addr, json_type_string);
+		text = is_str ? json_object_get_string(addr) : NULL;
+		if (text == NULL || strlen(text) != (size_t)json_object_get_string_len(addr)) {
+			/* no string, or one holding U+0000: its JSON is the text */
+			is_str = 0;
+			text = json_object_to_json_string_ext(addr, JSON_C_TO_STRING_PLAIN);
+			if (text == NULL)
+				text = "null";
 		}
-		r->original = json_object_get_string(addr);
-		if (ses_normalize_email(r->original, r->email, sizeof(r->email)) == -1) {
-			snprintf(why, whylen, "recipient %zu is not an email address", i);
-			return -1;
+		tl = strlen(text);
+		if (tl > SES_MAX_ORIGINAL) {
+			/* cut on a character boundary, and never act on a cut */
+			is_str = 0;
+			tl = SES_MAX_ORIGINAL;
+			while (tl > 0 && ((unsigned char)text[tl] & 0xc0) == 0x80)
+				tl--;
+		}
+		r->original = strndup(text, tl);
+		if (r->original == NULL) {
+			note(why, whylen, "out of memory for recipient %zu", i);
+			return;
 		}
 		ev->nrcpt++;
-	}
-	return 0;
-}
-
-int
-ses_normalize_email(const char *in, char *out, size_t outlen)
-{
-	const char *b = in, *e, *lt, *at;
-	size_t      n, i;
-
-	e = in + strlen(in);
-	/* "Display Name" <addr>: keep what is inside the last <...>. */
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	if (e > b && e[-1] == '>') {
-		lt = NULL;
-		for (i = (size_t)(e - b); i > 0; i--) {
-			if (b[i - 1] == '<') {
-				lt = b + i - 1;
-				break;
-			}
+		if (!is_str || addr_normalize(r->original, r->email, sizeof(r->email)) == -1) {
+			r->email[0] = '\0';
+			ev->not_addresses++;
+			note(why, whylen, "recipient %zu is not an email address", i);
 		}
-		if (lt == NULL)
-			return -1;
-		/* One address only: nothing angle-bracketed before it. */
-		if (memchr(b, '<', (size_t)(lt - b)) != NULL ||
-		    memchr(b, '>', (size_t)(lt - b)) != NULL)
-			return -1;
-		b = lt + 1;
-		e--;
 	}
-	while (b < e && isspace((unsigned char)*b))
-		b++;
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	n = (size_t)(e - b);
-	if (n < 3 || n > SES_MAX_EMAIL || n >= outlen)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)b[i];
-
-		if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == '"' ||
-		    c == '\\')
-			return -1;
-		out[i] = (c < 0x80) ? (char)tolower(c) : (char)c;
-	}
-	out[n] = '\0';
-	at = strchr(out, '@');
-	if (at == NULL || at == out || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
-	    strchr(at + 1, '.') == NULL || at[1] == '.' || out[n - 1] == '.' ||
-	    strstr(at, "..") != NULL)
-		return -1;
-	return 0;
 }
 
 static int

@@ -12,17 +12,20 @@
 
 struct json_object;
 
+#include "addr.h"
+
 #define SES_MAX_RECIPIENTS 1000 /* SES sends to at most 50 per message */
-#define SES_MAX_EMAIL      320
+#define SES_MAX_ORIGINAL   1024 /* bytes of a recipient kept as SES spelled it */
 
 enum ses_form { SES_FORM_NONE, SES_FORM_IDENTITY, SES_FORM_EVENT };
 
 struct ses_rcpt {
-	char        email[SES_MAX_EMAIL + 1]; /* normalised: bare, trimmed, lower case */
-	const char *original;                 /* as SES spelled it; borrowed */
-	const char *status;                   /* DSN status such as 5.1.1, or NULL */
-	const char *action;                   /* failed, delayed, ... or NULL */
-	const char *diagnostic_code;          /* remote MTA's words, or NULL */
+	char  email[ADDR_MAX + 1];   /* normal form (addr.h), "" when no address */
+	char *original;              /* owned: as SES spelled it, or the JSON of a
+	                                recipient that is no string */
+	const char *status;          /* DSN status such as 5.1.1, or NULL */
+	const char *action;          /* failed, delayed, ... or NULL */
+	const char *diagnostic_code; /* remote MTA's words, or NULL */
 };
 
 /* A parsed SES message. Strings borrow from root; valid until ses_free(). */
@@ -40,19 +43,19 @@ struct ses_event {
 	const char         *feedback_id;
 	int                 verbatim_only;   /* jsonb would refuse it: store the text */
 	int                 unsubscribe_all; /* Subscription: 1 when unsubscribeAll is true */
+	size_t              not_addresses;   /* recipients that are no mailbox */
 	size_t              nrcpt;
 	struct ses_rcpt    *rcpt; /* owned array of nrcpt */
 };
 
-/* Parse the SNS Message. Returns 0 with ev filled (ev->root NULL when the
- * text is not a JSON object, such as SES's "Successfully validated" test
- * message: stored verbatim), or -1 with why when it claims to be an SES
- * event but is malformed. */
+/* Parse the SNS Message of a verified notification. It never fails: the
+ * message is genuine, so whatever it holds is kept. ev->root is NULL when
+ * the text is not a JSON object (SES's "Successfully validated" test
+ * message: stored verbatim). Returns 0 when everything was understood, or
+ * 1 with why saying what was not (a missing list, a recipient that is no
+ * address, an odd field): the caller stores it all the same. */
 int  ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t whylen);
 void ses_free(struct ses_event *ev);
-
-/* "Jane Doe" <Jane@Example.COM>  ->  jane@example.com. 0 or -1. */
-int ses_normalize_email(const char *in, char *out, size_t outlen);
 
 /* ISO 8601 with Z, +HH:MM, +HHMM or " +HHMM" -> YYYY-MM-DDTHH:MM:SS.ffffffZ
  * in UTC. 0 or -1. */

@@ -16,7 +16,6 @@
 static int get_str(struct json_object *o, const char *key, int required, const char **out,
     size_t *lenp, size_t max, char *why, size_t whylen);
 static int glob_field(const char *pat, size_t plen, const char *s, size_t slen);
-static int timestamp_ok(const char *s);
 static int utf8_valid(const unsigned char *s, size_t len);
 static int message_id_ok(const char *s);
 
@@ -160,7 +159,7 @@ sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t why
 		snprintf(why, whylen, "TopicArn is not an SNS topic ARN");
 		goto fail;
 	}
-	if (!timestamp_ok(m->timestamp)) {
+	if (sns_time_parse(m->timestamp, &m->time) == -1) {
 		snprintf(why, whylen, "Timestamp is not an ISO 8601 UTC time");
 		goto fail;
 	}
@@ -288,15 +287,14 @@ sns_arn_parse(const char *s, struct sns_arn *a)
 	if (strncmp(s, "arn:", 4) != 0)
 		return -1;
 	p = s + 4;
-	if (strncmp(p, "aws:", 4) == 0)
-		strcpy(a->partition, "aws");
-	else if (strncmp(p, "aws-cn:", 7) == 0)
-		strcpy(a->partition, "aws-cn");
-	else if (strncmp(p, "aws-us-gov:", 11) == 0)
-		strcpy(a->partition, "aws-us-gov");
-	else
+	/* aws, aws-cn, aws-us-gov, aws-iso-b, ...: which of them are served is
+	 * policy's to say (policy_region_ok), with a reason that names it. */
+	if (strncmp(p, "aws", 3) != 0 ||
+	    span(p + 3, "abcdefghijklmnopqrstuvwxyz-", 0, sizeof(a->partition) - 4, &e) == -1 ||
+	    *e != ':' || (e > p + 3 && (p[3] != '-' || e[-1] == '-')))
 		return -1;
-	p += strlen(a->partition) + 1;
+	memcpy(a->partition, p, (size_t)(e - p));
+	p = e + 1;
 	if (strncmp(p, "sns:", 4) != 0)
 		return -1;
 	p += 4;
@@ -440,38 +438,53 @@ utf8_valid(const unsigned char *s, size_t len)
 }
 
 /* 2012-05-02T00:54:06.655Z: SNS always sends UTC with milliseconds, but a
- * missing fraction is tolerated. */
-static int
-timestamp_ok(const char *s)
+ * missing fraction is tolerated. A real calendar date (no February 30:
+ * PostgreSQL would refuse it, and SNS would retry a 500 for an hour). */
+int
+sns_time_parse(const char *s, time_t *out)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	struct tm         tm, chk;
 	size_t            i;
-	int               mo, d, h, mi, sec;
+	int               y, mo, d, h, mi, sec;
 
 	for (i = 0; shape[i] != '\0'; i++) {
 		if (shape[i] == 'd') {
 			if (s[i] < '0' || s[i] > '9')
-				return 0;
+				return -1;
 		} else if (s[i] != shape[i]) {
-			return 0;
+			return -1;
 		}
 	}
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
 	mo = (s[5] - '0') * 10 + (s[6] - '0');
 	d = (s[8] - '0') * 10 + (s[9] - '0');
 	h = (s[11] - '0') * 10 + (s[12] - '0');
 	mi = (s[14] - '0') * 10 + (s[15] - '0');
 	sec = (s[17] - '0') * 10 + (s[18] - '0');
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return 0;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
+		return -1;
 	s += i;
 	if (*s == '.') {
 		s++;
 		if (*s < '0' || *s > '9')
-			return 0;
+			return -1;
 		while (*s >= '0' && *s <= '9')
 			s++;
 	}
-	return strcmp(s, "Z") == 0;
+	if (strcmp(s, "Z") != 0)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out = timegm(&tm);
+	if (gmtime_r(out, &chk) == NULL || chk.tm_mday != d || chk.tm_mon != mo - 1)
+		return -1;
+	return 0;
 }
 
 static int

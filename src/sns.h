@@ -6,6 +6,7 @@
 #define SF_SNS_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "buf.h"
 
@@ -35,6 +36,7 @@ struct sns_msg {
 	const char         *message;
 	size_t              message_len;
 	const char         *timestamp;
+	time_t              time;              /* timestamp, parsed */
 	const char         *signature_version; /* "1" or "2" */
 	int                 sigver;            /* 1 or 2 */
 	const char         *signature;         /* base64 */
@@ -65,7 +67,9 @@ int sns_json_unsafe(struct json_object *o);
  * message's Type. Returns 0 or -1 (buffer freed). */
 int sns_string_to_sign(const struct sns_msg *m, struct buf *out);
 
-/* Parse and check arn:PARTITION:sns:REGION:ACCOUNT:NAME. 0 or -1. */
+/* Parse and check the shape of arn:PARTITION:sns:REGION:ACCOUNT:NAME
+ * (policy_region_ok() says whether partition and region are served).
+ * 0 or -1. */
 int sns_arn_parse(const char *s, struct sns_arn *out);
 
 /* The only host that may serve this topic's certificates and
@@ -77,5 +81,9 @@ int sns_host_for(const struct sns_arn *arn, char *host, size_t hostlen);
 int sns_topic_allowed(const char *list, const char *arn);
 
 const char *sns_type_name(enum sns_type t);
+
+/* An SNS Timestamp (YYYY-MM-DDTHH:MM:SS[.fff]Z, a real date) as time_t.
+ * 0 or -1. */
+int sns_time_parse(const char *s, time_t *out);
 
 #endif

@@ -16,7 +16,7 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "ses.h"
+#include "addr.h"
 #include "store.h"
 
 #define STORE_CONNECT_TIMEOUT   "3"
@@ -605,7 +605,7 @@ store_import(const char *dsn, FILE *in, const char *note, FILE *err,
 {
 	PGconn       *c;
 	PGresult     *r = NULL;
-	char          line[1100], norm[SES_MAX_EMAIL + 1], copy[SES_MAX_EMAIL + 32];
+	char          line[1100], norm[ADDR_MAX + 1], copy[ADDR_MAX + 32];
 	char         *email, *reason;
 	const char   *params[1];
 	unsigned long lineno = 0;
@@ -670,8 +670,7 @@ store_import(const char *dsn, FILE *in, const char *note, FILE *err,
 			res->rejected++;
 			continue;
 		}
-		if (strchr(email, '<') != NULL ||
-		    ses_normalize_email(email, norm, sizeof(norm)) == -1 ||
+		if (strchr(email, '<') != NULL || addr_normalize(email, norm, sizeof(norm)) == -1 ||
 		    strpbrk(norm, "\t\\") != NULL) {
 			fprintf(err, "line %lu: not an email address\n", lineno);
 			res->rejected++;

@@ -5,29 +5,41 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "policy.h"
 #include "sig.h"
 #include "verify.h"
 
 enum verify_result
-verify_local(const struct sns_msg *m, const char *topics, int min_sigver, char *why, size_t whylen)
+verify_local(const struct sns_msg *m, const struct verify_opts *o, char *why, size_t whylen)
 {
 	char err[256];
 
-	if (topics != NULL && !sns_topic_allowed(topics, m->topic_arn)) {
+	/* Before the allow-list: a '*' in its region field must never make an
+	 * S3 bucket name (sns.s3-us-west-2.amazonaws.com) an SNS host. */
+	if (policy_region_ok(&m->arn, why, whylen) == -1)
+		return VERIFY_FORBIDDEN;
+	if (o->topics != NULL && !sns_topic_allowed(o->topics, m->topic_arn)) {
 		snprintf(why, whylen,
 		    "topic not allowed: add it to SES_FEEDBACK_TOPICS if this endpoint should "
 		    "accept it");
 		return VERIFY_FORBIDDEN;
 	}
-	if (m->sigver < min_sigver) {
+	if (policy_fresh(m->time, o->now, o->max_age, why, whylen) == -1)
+		return VERIFY_FORBIDDEN;
+	if (m->sigver < o->min_sigver) {
 		snprintf(why, whylen,
 		    "SignatureVersion %d is below SES_FEEDBACK_MIN_SIGNATURE_VERSION=%d: set the "
 		    "topic's SignatureVersion attribute to 2",
-		    m->sigver, min_sigver);
+		    m->sigver, o->min_sigver);
 		return VERIFY_FORBIDDEN;
 	}
 	if (cert_url_check(m->signing_cert_url, &m->arn, err, sizeof(err)) == -1) {
 		snprintf(why, whylen, "SigningCertURL refused: %s", err);
+		return VERIFY_FORBIDDEN;
+	}
+	if (m->type == SNS_SUBSCRIPTION_CONFIRMATION &&
+	    cert_subscribe_url_check(m, err, sizeof(err)) == -1) {
+		snprintf(why, whylen, "SubscribeURL refused: %s", err);
 		return VERIFY_FORBIDDEN;
 	}
 	return VERIFY_OK;
@@ -55,10 +67,11 @@ verify_message(const struct sns_msg *m, const struct cfg *c, struct cert_cache *
     time_t now, enum cert_source *from, char *why, size_t whylen)
 {
 	struct http_opts   ho = { c->ca_file, c->connect_to, 0 };
+	struct verify_opts vo = { c->topics, c->min_sigver, c->max_age, now };
 	enum verify_result v;
 	EVP_PKEY          *key = NULL;
 
-	v = verify_local(m, c->topics, c->min_sigver, why, whylen);
+	v = verify_local(m, &vo, why, whylen);
 	if (v != VERIFY_OK)
 		return v;
 	switch (cert_get(cc, h, &ho, c->cert_cache, m->signing_cert_url, &m->arn, now, &key, from,

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* ses-feedback - proving an SNS message genuine.
- * The order is the security argument: cheap local checks (topic
- * allow-list, signature version, certificate URL) before any network I/O,
- * then the certificate, then the signature over the string to sign. */
+ * The order is the security argument: cheap local checks (partition and
+ * region, topic allow-list, replay window, signature version, certificate
+ * URL, SubscribeURL) before any network I/O, then the certificate, then
+ * the signature over the string to sign. A message that passes is
+ * genuine: from then on it is stored (200) or retried (5xx), never
+ * refused. */
 #ifndef SF_VERIFY_H
 #define SF_VERIFY_H
 
@@ -16,22 +19,32 @@
 
 enum verify_result {
 	VERIFY_OK,
-	VERIFY_FORBIDDEN,  /* 403: topic, certificate or signature refused */
+	VERIFY_FORBIDDEN,  /* 403: topic, region, age, certificate or signature refused */
 	VERIFY_UNAVAILABLE /* 503: certificate host unreachable, try later */
 };
 
-/* The checks that need no network: topic allow-list (skipped when topics
- * is NULL), signature version floor, signing-certificate URL. */
+/* What the local checks are judged by. */
+struct verify_opts {
+	const char *topics;     /* allow-list; NULL skips it (verify --cert) */
+	int         min_sigver; /* 1 or 2 */
+	long        max_age;    /* seconds a Timestamp may be old */
+	time_t      now;        /* the time to judge by */
+};
+
+/* The checks that need no network, in order: partition and region,
+ * topic allow-list, replay window, signature version floor,
+ * signing-certificate URL, and for a SubscriptionConfirmation its
+ * SubscribeURL. */
 enum verify_result verify_local(
-    const struct sns_msg *m, const char *topics, int min_sigver, char *why, size_t whylen);
+    const struct sns_msg *m, const struct verify_opts *o, char *why, size_t whylen);
 
 /* Check m's signature with key. */
 enum verify_result verify_signature(
     const struct sns_msg *m, EVP_PKEY *key, char *why, size_t whylen);
 
-/* Everything: verify_local, then the certificate from the cache or the
- * network, then the signature. *from says where the certificate came
- * from. */
+/* Everything: verify_local with c's settings at now, then the certificate
+ * from the cache or the network (under c's CA file and CONNECT_TO), then
+ * the signature. *from says where the certificate came from. */
 enum verify_result verify_message(const struct sns_msg *m, const struct cfg *c,
     struct cert_cache *cc, struct http *h, time_t now, enum cert_source *from, char *why,
     size_t whylen);

@@ -7,6 +7,7 @@ documentation), so a bug in one is not mirrored in the other. Signing uses
 the openssl command line tool.
 """
 import base64
+import datetime
 import json
 import subprocess
 import uuid
@@ -46,8 +47,14 @@ def cert_url(topic_arn, cert_id="0123456789abcdef0123456789abcdef"):
     return "https://%s/SimpleNotificationService-%s.pem" % (host_for(topic_arn), cert_id)
 
 
+def now_timestamp(offset=0.0):
+    """SNS's Timestamp for now (plus offset seconds): inside the replay window."""
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
+
+
 def envelope(topic_arn, message, kind="Notification", subject=None, version=2,
-             message_id=None, timestamp="2026-11-28T12:00:00.000Z", cert=None,
+             message_id=None, timestamp=None, cert=None,
              token=None, subscribe_url=None):
     """An unsigned envelope dict in SNS's key order."""
     mid = message_id or str(uuid.uuid4())
@@ -63,7 +70,7 @@ def envelope(topic_arn, message, kind="Notification", subject=None, version=2,
         env["SubscribeURL"] = subscribe_url or (
             "https://%s/?Action=ConfirmSubscription&TopicArn=%s&Token=%s"
             % (host_for(topic_arn), topic_arn, token))
-    env["Timestamp"] = timestamp
+    env["Timestamp"] = timestamp or now_timestamp()
     env["SignatureVersion"] = str(version)
     env["Signature"] = ""
     env["SigningCertURL"] = cert or cert_url(topic_arn)

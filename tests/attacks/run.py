@@ -186,6 +186,12 @@ def build(w, case, gvars):
     v["CID"] = hashlib.sha256(name.encode()).hexdigest()[:32]
     v["MID"] = str(uuid.uuid4())
     v["TOKEN"] = "2336412f37fb687f5d51e6e2425" + uuid.uuid4().hex
+    # Timestamps relative to now, for the replay window: {{NOW}},
+    # {{NOW_PLUS_1}}, {{NOW_MINUS_4501}}, ...
+    v["NOW"] = S.now_timestamp()
+    for n in (1, 60, 901, 3600, 4400, 4501, 86400, 2592000):
+        v["NOW_PLUS_%d" % n] = S.now_timestamp(n)
+        v["NOW_MINUS_%d" % n] = S.now_timestamp(-n)
     topic = expand(case.get("topic", "{{TOPIC}}"), v)
     v["CASE_TOPIC"] = topic
     try:
@@ -200,7 +206,7 @@ def build(w, case, gvars):
     message = build_message(c.get("message", {"fixture": "sim-bounce.json"}))
     env = S.envelope(topic, message, kind=kind, subject=c.get("subject"),
                      version=c.get("version", 2), message_id=v["MID"],
-                     timestamp=c.get("timestamp", "2026-11-28T12:00:00.000Z"),
+                     timestamp=c.get("timestamp"),
                      cert=c.get("cert_url") or S.cert_url(topic, cert_id),
                      token=None if kind == "Notification" else v["TOKEN"],
                      subscribe_url=c.get("subscribe_url"))

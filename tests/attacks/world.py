@@ -162,6 +162,10 @@ class World:
                 + self.location("/sns-small", SES_FEEDBACK_MAX_BODY="4096")
                 + self.location("/sns-manual", SES_FEEDBACK_AUTO_CONFIRM="off")
                 + self.location("/sns-v2only", SES_FEEDBACK_MIN_SIGNATURE_VERSION="2")
+                # '*' in the partition and region fields, as operators write
+                # it (the shipped examples have arn:aws:sns:*:ACCOUNT:ses-*)
+                + self.location("/sns-anyregion",
+                                SES_FEEDBACK_TOPICS="arn:*:sns:*:123456789012:ses-*")
                 + "}\n")
 
     def log_size(self):

@@ -86,7 +86,7 @@ class World:
                 + self.location("/sns-deadcert", SES_FEEDBACK_CONNECT_TO=dead,
                                 SES_FEEDBACK_CERT_CACHE="")
                 + self.location("/sns-badconfig", SES_FEEDBACK_AUTO_CONFIRM="maybe")
-                + self.location("/sns/metrics")
+                + self.location("/sns/metrics", SES_FEEDBACK_ENDPOINT="metrics")
                 + "}\n")
 
     def stop(self):

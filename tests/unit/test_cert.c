@@ -506,29 +506,95 @@ test_pem_good(void **state)
 	free(pem);
 }
 
+/* The name AWS gives each region's signing certificate (the SNS message
+ * manager of the AWS SDK for Java v2), one case a name, plus the regional
+ * names real certificates carry; and names that belong to another region
+ * or partition. */
 static void
 test_pem_good_names(void **state)
 {
+	static const struct {
+		const char *region_arn;
+		const char *cn;
+		const char *san;
+		int         want;
+	} cases[] = {
+		{ TOPIC, NULL, "sns.amazonaws.com", 0 }, /* SAN only, no CN */
+		{ TOPIC, "sns.amazonaws.com", NULL, 0 },
+		{ TOPIC, "sns.us-east-1.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:eu-west-1:123456789012:t", "sns.us-east-1.amazonaws.com", NULL, -1 },
+		{ "arn:aws:sns:eu-west-1:123456789012:t", "sns.amazonaws.com", NULL, 0 },
+		/* opt-in regions: sns-signing.REGION.amazonaws.com */
+		{ "arn:aws:sns:af-south-1:123456789012:t", "sns-signing.af-south-1.amazonaws.com",
+		    NULL, 0 },
+		{ "arn:aws:sns:af-south-1:123456789012:t", NULL,
+		    "sns-signing.af-south-1.amazonaws.com", 0 },
+		{ "arn:aws:sns:af-south-1:123456789012:t", "sns.af-south-1.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:af-south-1:123456789012:t", "sns.amazonaws.com", NULL, -1 },
+		{ "arn:aws:sns:ap-east-1:123456789012:t", "sns-signing.ap-east-1.amazonaws.com",
+		    NULL, 0 },
+		{ "arn:aws:sns:ap-east-2:123456789012:t", "sns-signing.ap-east-2.amazonaws.com",
+		    NULL, 0 },
+		{ "arn:aws:sns:ap-south-2:123456789012:t", "sns-signing.ap-south-2.amazonaws.com",
+		    NULL, 0 },
+		{ "arn:aws:sns:ap-southeast-3:123456789012:t",
+		    "sns-signing.ap-southeast-3.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:ap-southeast-4:123456789012:t",
+		    "sns-signing.ap-southeast-4.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:ap-southeast-5:123456789012:t",
+		    "sns-signing.ap-southeast-5.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:ap-southeast-6:123456789012:t",
+		    "sns-signing.ap-southeast-6.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:ap-southeast-7:123456789012:t",
+		    "sns-signing.ap-southeast-7.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:me-south-1:123456789012:t", "sns-signing.me-south-1.amazonaws.com",
+		    NULL, 0 },
+		{ "arn:aws:sns:me-central-1:123456789012:t",
+		    "sns-signing.me-central-1.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:eu-south-1:123456789012:t", "sns-signing.eu-south-1.amazonaws.com",
+		    NULL, 0 },
+		{ "arn:aws:sns:eu-south-2:123456789012:t", "sns-signing.eu-south-2.amazonaws.com",
+		    NULL, 0 },
+		{ "arn:aws:sns:eu-central-2:123456789012:t",
+		    "sns-signing.eu-central-2.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:il-central-1:123456789012:t",
+		    "sns-signing.il-central-1.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:ca-west-1:123456789012:t", "sns-signing.ca-west-1.amazonaws.com", NULL,
+		    0 },
+		{ "arn:aws:sns:mx-central-1:123456789012:t",
+		    "sns-signing.mx-central-1.amazonaws.com", NULL, 0 },
+		/* another region's signing name */
+		{ "arn:aws:sns:ap-east-1:123456789012:t", "sns-signing.me-south-1.amazonaws.com",
+		    NULL, -1 },
+		/* GovCloud: one name for both regions */
+		{ "arn:aws-us-gov:sns:us-gov-west-1:123456789012:t",
+		    "sns-us-gov-west-1.amazonaws.com", NULL, 0 },
+		{ "arn:aws-us-gov:sns:us-gov-east-1:123456789012:t",
+		    "sns-us-gov-west-1.amazonaws.com", NULL, 0 },
+		{ "arn:aws-us-gov:sns:us-gov-east-1:123456789012:t", "sns.amazonaws.com", NULL, -1 },
+		/* China */
+		{ TOPIC_CN, "sns-cn-north-1.amazonaws.com.cn", NULL, 0 },
+		{ TOPIC_CN, "sns.cn-north-1.amazonaws.com.cn", NULL, 0 },
+		{ "arn:aws-cn:sns:cn-northwest-1:123456789012:t",
+		    "sns-cn-northwest-1.amazonaws.com.cn", NULL, 0 },
+		{ "arn:aws-cn:sns:cn-northwest-1:123456789012:t", "sns-cn-north-1.amazonaws.com.cn",
+		    NULL, -1 },
+		{ TOPIC_CN, "sns.amazonaws.com", NULL, -1 },
+		{ TOPIC, "sns-cn-north-1.amazonaws.com.cn", NULL, -1 },
+		{ TOPIC, "sns.amazonaws.com.cn", NULL, -1 },
+		/* a region that is no region has no name at all */
+		{ "arn:aws:sns:s3-us-west-2:123456789012:t", "sns.amazonaws.com", NULL, -1 },
+	};
 	struct keys *k = *state;
 	char        *pem;
+	size_t       i;
 
-	/* SAN only, no CN */
-	pem = make_cert(k->rsa, NULL, "sns.amazonaws.com", -60, 3600);
-	expect_pem(pem, TOPIC, 0, NULL);
-	free(pem);
-	/* the regional name */
-	pem = make_cert(k->rsa, "sns.us-east-1.amazonaws.com", NULL, -60, 3600);
-	expect_pem(pem, TOPIC, 0, NULL);
-	expect_pem(pem, "arn:aws:sns:eu-west-1:123456789012:t", -1, "not issued");
-	free(pem);
-	/* China */
-	pem = make_cert(k->rsa, "sns.amazonaws.com.cn", NULL, -60, 3600);
-	expect_pem(pem, TOPIC_CN, 0, NULL);
-	expect_pem(pem, TOPIC, -1, "not issued");
-	free(pem);
-	pem = make_cert(k->rsa, "sns.amazonaws.com", NULL, -60, 3600);
-	expect_pem(pem, TOPIC_CN, -1, "not issued");
-	free(pem);
+	for (i = 0; i < NITEMS(cases); i++) {
+		pem = make_cert(k->rsa, cases[i].cn, cases[i].san, -60, 3600);
+		expect_pem(pem, cases[i].region_arn, cases[i].want,
+		    cases[i].want == 0 ? NULL : "not issued");
+		free(pem);
+	}
 }
 
 static void
@@ -792,18 +858,28 @@ test_get_unreachable(void **state)
 	cert_cache_free(c);
 }
 
-/* DIR/<sha256 of url>.pem, as cert.c names its cache files. */
+/* DIR/<sha256 of url, CA file and CONNECT_TO>.pem, as cert.c names its
+ * cache files. */
 static void
-cache_file(const char *dir, const char *url, char *path, size_t pathlen)
+cache_file_in(const char *dir, const char *url, const struct http_opts *o, char *path,
+    size_t pathlen)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
-	char          hex[SHA256_DIGEST_LENGTH * 2 + 1];
+	char          hex[SHA256_DIGEST_LENGTH * 2 + 1], key[1024];
 	int           i;
 
-	SHA256((const unsigned char *)url, strlen(url), md);
+	snprintf(key, sizeof(key), "%s\n%s\n%s", url, o->ca_file ? o->ca_file : "",
+	    o->connect_to ? o->connect_to : "");
+	SHA256((const unsigned char *)key, strlen(key), md);
 	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + i * 2, 3, "%02x", md[i]);
 	snprintf(path, pathlen, "%s/%s.pem", dir, hex);
+}
+
+static void
+cache_file(const char *dir, const char *url, char *path, size_t pathlen)
+{
+	cache_file_in(dir, url, &unreachable, path, pathlen);
 }
 
 static void
@@ -877,6 +953,61 @@ test_get_disk_then_memory(void **state)
 	assert_null(key);
 	assert_int_equal(stat(path, &st), -1);
 
+	http_free(h);
+	cert_cache_free(c);
+	free(pem);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* A certificate cached under one location's trust context (CA file,
+ * CONNECT_TO) is not trusted under another's, from memory or from disk. */
+static void
+test_get_trust_context(void **state)
+{
+	static const struct http_opts other = { NULL, HOST ":443:127.0.0.1:2", 0 };
+	static const struct http_opts other_ca = { "/nonexistent/ca.pem", UNREACHABLE, 0 };
+	struct keys                  *k = *state;
+	struct cert_cache            *c;
+	struct http                  *h;
+	struct sns_arn                a;
+	EVP_PKEY                     *key = NULL;
+	enum cert_source              from = CERT_FROM_NETWORK;
+	char                          dir[] = "/tmp/sf-test-cert-XXXXXX";
+	char                          path[512], why[512] = "";
+	char                         *pem;
+	time_t                        now = time(NULL);
+
+	assert_non_null(mkdtemp(dir));
+	cache_file(dir, GOOD_URL, path, sizeof(path));
+	pem = make_cert(k->rsa, "sns.amazonaws.com", NULL, -60, 3600);
+	write_file(path, pem);
+	c = cert_cache_new();
+	h = http_new();
+	assert_non_null(c);
+	assert_non_null(h);
+	a = arn_of(TOPIC);
+	assert_int_equal(
+	    cert_get(c, h, &unreachable, dir, GOOD_URL, &a, now, &key, &from, why, sizeof(why)),
+	    CERT_OK);
+	assert_int_equal(from, CERT_FROM_DISK);
+	/* in memory and on disk for the first context; neither serves these */
+	key = (EVP_PKEY *)1;
+	assert_int_equal(
+	    cert_get(c, h, &other, dir, GOOD_URL, &a, now, &key, &from, why, sizeof(why)),
+	    CERT_UNAVAILABLE);
+	assert_null(key);
+	key = (EVP_PKEY *)1;
+	assert_int_equal(
+	    cert_get(c, h, &other_ca, dir, GOOD_URL, &a, now, &key, &from, why, sizeof(why)),
+	    CERT_UNAVAILABLE);
+	assert_null(key);
+	/* and the first context still is */
+	key = NULL;
+	assert_int_equal(
+	    cert_get(c, h, &unreachable, dir, GOOD_URL, &a, now, &key, &from, why, sizeof(why)),
+	    CERT_OK);
+	assert_int_equal(from, CERT_FROM_MEMORY);
+	assert_int_equal(unlink(path), 0);
 	http_free(h);
 	cert_cache_free(c);
 	free(pem);
@@ -1026,6 +1157,7 @@ main(void)
 		cmocka_unit_test(test_get_unreachable),
 		cmocka_unit_test(test_get_disk_then_memory),
 		cmocka_unit_test(test_get_disk_expired_dropped),
+		cmocka_unit_test(test_get_trust_context),
 		cmocka_unit_test(test_get_memory_lru),
 		cmocka_unit_test(test_source_names),
 	};

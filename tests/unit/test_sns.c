@@ -685,7 +685,8 @@ test_refuse_topic_arn(void **state)
 		"\"arn:aws:sns:us-east-1:123456789012\"",
 		"\"arn:aws:sns:us-east-1:123456789012:\"",
 		"\"arn:aws:sqs:us-east-1:123456789012:MyTopic\"",
-		"\"arn:aws-iso:sns:us-iso-east-1:123456789012:MyTopic\"",
+		"\"arn:aws-:sns:us-iso-east-1:123456789012:MyTopic\"",
+		"\"arn:awsx:sns:us-east-1:123456789012:MyTopic\"",
 		"\"arn:aws:sns:US-EAST-1:123456789012:MyTopic\"",
 		"\"arn:aws:sns:us-east-1:12345678901:MyTopic\"",
 		"\"arn:aws:sns:us-east-1:1234567890123:MyTopic\"",
@@ -923,8 +924,10 @@ static void
 test_arn_parse_bad(void **state)
 {
 	static const char *const bad[] = {
-		"arn:aws-iso:sns:us-iso-east-1:123456789012:t",
-		"arn:aws-iso-b:sns:us-isob-east-1:123456789012:t",
+		"arn:aws-:sns:us-east-1:123456789012:t",
+		"arn:aws-iso-:sns:us-east-1:123456789012:t",
+		"arn:aws-ISO:sns:us-east-1:123456789012:t",
+		"arn:aws-averyverylongname:sns:us-east-1:123456789012:t",
 		"arn:aws-us-gov-sns:us-gov-west-1:123456789012:t",
 		"arn:aws-cn-sns:cn-north-1:123456789012:t",
 		"arn:aws-sns:us-east-1:123456789012:t",
