@@ -605,11 +605,11 @@ store_import(const char *dsn, FILE *in, const char *note, FILE *err,
 {
 	PGconn       *c;
 	PGresult     *r = NULL;
-	char          line[1100], norm[ADDR_MAX + 1], copy[ADDR_MAX + 32];
+	char          line[1100], norm[ADDR_MAX + 1], copy[2 * ADDR_MAX + 32];
 	char         *email, *reason;
 	const char   *params[1];
 	unsigned long lineno = 0;
-	size_t        n;
+	size_t        n, k;
 	int           header = 0, ret = -1, i;
 
 	memset(res, 0, sizeof(*res));
@@ -670,13 +670,20 @@ store_import(const char *dsn, FILE *in, const char *note, FILE *err,
 			res->rejected++;
 			continue;
 		}
-		if (strchr(email, '<') != NULL || addr_normalize(email, norm, sizeof(norm)) == -1 ||
-		    strpbrk(norm, "\t\\") != NULL) {
+		/* The same definition as ingest() and suppress() (addr.h). */
+		if (addr_normalize(email, norm, sizeof(norm)) == -1) {
 			fprintf(err, "line %lu: not an email address\n", lineno);
 			res->rejected++;
 			continue;
 		}
-		n = (size_t)snprintf(copy, sizeof(copy), "%s\t%s\n", norm, reason);
+		/* COPY's text format: a quoted local part may hold a backslash
+		 * (never a tab or newline: addr_normalize refuses those). */
+		for (n = 0, k = 0; norm[k] != '\0'; k++) {
+			if (norm[k] == '\\')
+				copy[n++] = '\\';
+			copy[n++] = norm[k];
+		}
+		n += (size_t)snprintf(copy + n, sizeof(copy) - n, "\t%s\n", reason);
 		if (PQputCopyData(c, copy, (int)n) != 1) {
 			conn_error(c, why, whylen);
 			goto out;

@@ -453,12 +453,62 @@ def test_raw_message_delivery_400_with_advice():
     log_has("outcome=raw_delivery", "disable raw message delivery on the subscription")
 
 
-def test_malformed_ses_event_400():
-    msg = json.dumps({"notificationType": "Bounce", "bounce": {"bounceType": "Permanent",
-                      "bouncedRecipients": [{"emailAddress": "not an address"}]}})
-    expect(400, signed(msg), rows=0)
-    msg = json.dumps({"notificationType": "Complaint", "complaint": {}})
-    expect(400, signed(msg), rows=0)
+def test_verified_odd_content_is_stored_never_refused():
+    """Once verified, only 200 or 5xx: an odd recipient is recorded as
+    not_an_address and the others are acted on; a complaint without its
+    list and an unknown event type are stored."""
+    msg = json.dumps({"notificationType": "Bounce",
+                      "mail": {"messageId": "odd-1", "timestamp": "2026-12-01T10:00:00.000Z",
+                               "source": "s@example.com", "destination": []},
+                      "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+                                 "feedbackId": "odd-fb-" + str(uuid.uuid4()),
+                                 "timestamp": "2026-12-01T10:00:01.000Z",
+                                 "bouncedRecipients": [
+                                     {"emailAddress": "plain.odd@example.com"},
+                                     {"emailAddress": "\"test.\"@example.com"},
+                                     {"emailAddress": "J@[192.0.2.7]"},
+                                     {"emailAddress": "not an address"},
+                                     {"status": "5.1.1"},
+                                     {"emailAddress": "\u00c9LODIE@Exemple.FR"}]}})
+    env = signed(msg)
+    expect(200, env, rows=1)
+    mid = env["MessageId"]
+    got = W.pg.query("SELECT e.email, e.email_original, e.outcome FROM "
+                     "ses_feedback.recipient_events e JOIN ses_feedback.notifications n "
+                     "ON n.id = e.notification_id WHERE n.sns_message_id = '%s' "
+                     "ORDER BY e.id" % mid)
+    assert got == [["plain.odd@example.com", "plain.odd@example.com", "hard_bounce"],
+                   ['"test."@example.com', '"test."@example.com', "hard_bounce"],
+                   ["j@[192.0.2.7]", "J@[192.0.2.7]", "hard_bounce"],
+                   [None, "not an address", "not_an_address"],
+                   [None, '{"status":"5.1.1"}', "not_an_address"],
+                   ["\u00c9lodie@exemple.fr", "\u00c9LODIE@Exemple.FR", "hard_bounce"]], got
+    for a in ("Plain.Odd@example.com", '"Test."@Example.com', "j@[192.0.2.7]",
+              "\u00c9LODIE@exemple.fr"):
+        assert W.pg.scalar("SELECT ses_feedback.is_suppressed('%s')"
+                           % a.replace("'", "''")) == "t", a
+    assert W.pg.scalar("SELECT count(*) FROM ses_feedback.recipients_not_understood "
+                       "WHERE sns_message_id = '%s'" % mid) == "2"
+    log_has(mid, "status=200", "not_addresses=2", "recipient 3 is not an email address")
+    st, _, body = H.request(W.port, "GET", "/sns/metrics")
+    assert st == 200 and "ses_feedback_recipients_not_address_total 2" in body, body[-400:]
+    # the same message again changes nothing
+    expect(200, env, rows=0)
+    # an OnAccountSuppressionList complaint comes without complainedRecipients
+    env = signed(json.dumps({"notificationType": "Complaint",
+                             "mail": {"messageId": "odd-2"},
+                             "complaint": {"complaintSubType": "OnAccountSuppressionList"}}))
+    expect(200, env, rows=1)
+    log_has(env["MessageId"], "status=200", "no complainedRecipients list")
+    # an event type SES adds later, and a type that is no string
+    for m in ({"eventType": "SomethingNew", "mail": {"messageId": "odd-3"}},
+              {"notificationType": 7, "mail": {"messageId": "odd-4"}},
+              {"notificationType": "Bounce", "bounce": "not an object"}):
+        env = signed(json.dumps(m))
+        expect(200, env, rows=1)
+        assert W.pg.scalar("SELECT count(*) FROM ses_feedback.recipient_events e JOIN "
+                           "ses_feedback.notifications n ON n.id = e.notification_id WHERE "
+                           "n.sns_message_id = '%s'" % env["MessageId"]) == "0"
 
 
 def test_body_over_limit_413():
@@ -489,6 +539,17 @@ def test_certificate_host_unreachable_503():
     log_has("outcome=cert_unavailable")
 
 
+def test_certificate_cache_keyed_by_trust_context():
+    """A certificate /sns fetched (and keeps in memory and on disk) is not
+    trusted by a location with another CONNECT_TO or CA file: each location
+    proves its own."""
+    env = signed(fixture("sim-success.json"))
+    expect(200, env, rows=1)
+    env = signed(fixture("sim-success.json"))
+    hdr, _ = expect(503, env, path="/sns-deadcert", rows=0)
+    log_has(env["MessageId"], "outcome=cert_unavailable", "certificate fetch failed")
+
+
 def test_certificate_cached_on_disk_across_restart():
     files = glob.glob(os.path.join(W.cache, "*.pem"))
     assert files, "no certificate cached on disk"
@@ -500,6 +561,21 @@ def test_certificate_cached_on_disk_across_restart():
     env = signed(fixture("sim-ooto.json"))
     expect(200, env, rows=1)
     assert len(W.sns.requests) == before, "certificate fetched again after restart"
+
+
+def test_certificate_cache_is_bounded_on_disk():
+    """However many distinct good certificate URLs arrive, the disk cache
+    keeps at most 64 files, the oldest going first."""
+    ids = ["%032x" % (0xc0ffee000 + i) for i in range(72)]
+    for cid in ids:
+        W.sns.serve_pem(cid, W.certs.sign_cert)
+    for cid in ids:
+        env = signed(fixture("sim-success.json"), cert_id=cid)
+        st, _, body = post(env)
+        assert st == 200, (cid, st, body)
+    files = glob.glob(os.path.join(W.cache, "*.pem"))
+    assert 0 < len(files) <= 64, len(files)
+    log_has("certificate cache", "full (65 files")
 
 
 def test_database_down_503_then_recovers_without_restart():
@@ -664,7 +740,8 @@ def test_man_page_documents_every_option_and_mode():
             want = "Default: " + (default if default else "empty")
             assert want in entry, (name, want)
             keys += 1
-    assert keys == 12, keys
+    assert keys == len([ln for ln in open(os.path.join(H.TOP, "src", "cfg.c"))
+                        if ln.lstrip().startswith("[CFG_")]), keys
     for mode in ("serve", "migrate", "verify", "check-config", "--workers", "--socket-mode",
                  "--cert", "--param", "--listen", "suppressions export", "suppressions import",
                  "--to", "--all", "--note"):
@@ -769,6 +846,26 @@ def test_verify_command_offline():
         json.dump(env, f)
     r = H.run([H.BIN, "verify", "--cert", W.certs.sign_cert, p], env=H.service_env({}))
     assert r.returncode == 1 and "REFUSED (403): signature does not verify" in r.stdout, r.stdout
+
+
+def test_verify_judges_a_saved_envelope_at_its_own_time():
+    # (ahead of now rather than behind: the test certificate is minutes old)
+    ts = S.now_timestamp(7200)
+    env = signed(fixture("sim-bounce.json"), timestamp=ts)
+    p = os.path.join(W.tmp.dir, "old.json")
+    with open(p, "w") as f:
+        json.dump(env, f)
+    r = H.run([H.BIN, "verify", "--cert", W.certs.sign_cert, p], env=H.service_env({}))
+    assert r.returncode == 1 and "REFUSED (403): Timestamp is 7" in r.stdout, r.stdout
+    assert "in the future (more than 900 s)" in r.stdout, r.stdout
+    r = H.run([H.BIN, "verify", "--cert", W.certs.sign_cert, "--at", ts, p],
+              env=H.service_env({}))
+    assert r.returncode == 0 and "OK: signature verified" in r.stdout, r.stdout + r.stderr
+    r = H.run([H.BIN, "verify", "--at", "yesterday", p], env=H.service_env({}))
+    assert r.returncode != 0 and "--at yesterday: want an SNS Timestamp" in r.stderr, r.stderr
+    # the service refuses the same envelope, before any fetch or row
+    expect(403, env, rows=0)
+    log_has(env["MessageId"], "status=403", "in the future")
 
 
 def test_check_config_reports_each_item():

@@ -512,6 +512,15 @@ def test_purge_events_keeps_suppressions_and_their_causes():
     r = H.run(["psql", "-X", "-h", D.pg.sock, "-U", "postgres", "-d", db, "-c",
                "CALL ses_feedback.purge_events('30 days')"])
     assert r.returncode != 0 and "retention_min_age" in r.stderr, r.stderr
+    # A notification young enough to be replayed stays, whatever the policy
+    # says: its row is what makes a replay a duplicate.
+    D.pg.query("UPDATE ses_feedback.policy SET value = '1 minute' "
+               "WHERE name = 'retention_min_age'", db)
+    r = H.run(["psql", "-X", "-h", D.pg.sock, "-U", "postgres", "-d", db, "-c",
+               "CALL ses_feedback.purge_events('1 day')"])
+    assert r.returncode != 0 and "never under 2 days" in r.stderr, r.stderr
+    D.pg.query("UPDATE ses_feedback.policy SET value = '90 days' "
+               "WHERE name = 'retention_min_age'", db)
     r = H.run(["psql", "-X", "-h", D.pg.sock, "-U", "postgres", "-d", db, "-c",
                "CALL ses_feedback.purge_events('365 days', 7)"])
     assert r.returncode == 0, r.stderr
@@ -520,6 +529,91 @@ def test_purge_events_keeps_suppressions_and_their_causes():
     assert D.pg.query("SELECT cause_event FROM ses_feedback.active_suppressions", db) == \
         [["Bounce"]]
     D.pg.psql_admin("DROP DATABASE purge")
+
+
+# ---- one definition of an address --------------------------------------------
+
+def fixture_addresses():
+    """(input, normal form or None) from tests/fixtures/addresses.tsv."""
+    def unescape(t):
+        out, i = "", 0
+        while i < len(t):
+            if t[i] != "\\":
+                out += t[i]
+                i += 1
+                continue
+            c = t[i + 1]
+            if c == "x":
+                out += chr(int(t[i + 2:i + 4], 16))
+                i += 4
+                continue
+            out += {"t": "\t", "n": "\n", "r": "\r"}.get(c, c)
+            i += 2
+        return out
+    rows = []
+    with open(os.path.join(H.TOP, "tests", "fixtures", "addresses.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            a, b = line.rstrip("\n").rsplit("\t", 1)
+            rows.append((unescape(a), None if b == "-" else unescape(b)))
+    return rows
+
+
+def test_normalize_email_agrees_with_the_c_rules():
+    """ses_feedback.normalize_email gives exactly what the fixture says, the
+    fixture the C unit test (tests/unit/test_addr.c) holds src/addr.c to."""
+    rows = fixture_addresses()
+    assert len(rows) >= 80
+    for a, want in rows:
+        got = one("SELECT ses_feedback.normalize_email(%s)" % lit(a))
+        assert got == want, (a, got, want)
+    # a database whose locale lowers more than ASCII changes nothing
+    D.pg.psql_admin("CREATE DATABASE addr_fr TEMPLATE template0 ENCODING 'UTF8' "
+                    "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+    dsn = "host=%s dbname=addr_fr user=postgres" % D.pg.sock
+    assert H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": dsn})).returncode == 0
+    assert D.pg.query("SELECT lower('\u00c9')", "addr_fr") == [["\u00e9"]]
+    for a, want in rows:
+        got = D.pg.query("SELECT ses_feedback.normalize_email(%s)" % lit(a), "addr_fr")[0][0]
+        assert got == want, (a, got, want)
+    D.pg.psql_admin("DROP DATABASE addr_fr")
+
+
+def test_suppress_ingest_and_import_agree_on_every_address():
+    """suppress() refuses exactly the fixture's non-addresses; ingest()
+    records them as not_an_address; the CSV import (C rules) rejects the
+    same lines; and the rows they make are the normal forms."""
+    rows = fixture_addresses()
+    for a, want in rows:
+        r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U",
+                   "postgres", "-d", "sesfb", "-c",
+                   "SELECT ses_feedback.suppress(%s, 'fixture')" % lit(a)])
+        if want is None:
+            assert r.returncode != 0 and "not an email address" in r.stderr, (a, r.stderr)
+        else:
+            assert r.returncode == 0, (a, r.stderr)
+            assert one("SELECT ses_feedback.is_suppressed(%s)" % lit(a)) == "t", a
+            assert one("SELECT count(*) FROM ses_feedback.suppressions WHERE email = %s"
+                       % lit(want)) == "1", a
+    mid = str(uuid.uuid4())
+    p = {"sns_message_id": mid, "topic_arn": "arn:aws:sns:us-east-1:123456789012:t",
+         "sns_type": "Notification", "sns_timestamp": ts(0), "event_type": "Delivery",
+         "occurred_at": ts(0), "message": {"eventType": "Delivery"},
+         "recipients": [{"original": a} for a, _ in rows]}
+    assert one("SELECT ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p))) == "stored"
+    got = D.pg.query("SELECT e.email, e.outcome FROM ses_feedback.recipient_events e JOIN "
+                     "ses_feedback.notifications n ON n.id = e.notification_id "
+                     "WHERE n.sns_message_id = %s ORDER BY e.id" % lit(mid))
+    assert got == [[w, "delivery" if w else "not_an_address"] for _, w in rows], got
+    csv = "".join('"%s",BOUNCE\n' % a.replace('"', '""') for a, _ in rows
+                  if "\n" not in a and "\r" not in a)
+    r = cli(["suppressions", "import", "-"], D.pg.dsn, stdin="emailAddress,reason\n" + csv)
+    kept = [a for a, _ in rows if "\n" not in a and "\r" not in a]
+    bad = [i + 2 for i, a in enumerate(kept) if dict(rows)[a] is None]
+    for n in bad:
+        assert ("line %d:" % n) in r.stderr, (n, r.stderr[:2000])
+    assert r.stderr.count("line ") == len(bad), r.stderr[:2000]
 
 
 # ---- CLI: import and export ---------------------------------------------------
