@@ -325,7 +325,8 @@ run(struct store *st, const char *dsn, const char *name, const char *param, PGre
     char *why, size_t whylen)
 {
 	enum store_status s;
-	const char       *state;
+	const char       *field;
+	char              state[6]; /* SQLSTATE; outlives PQclear(r) */
 	PGresult         *r = NULL;
 	int               attempt;
 
@@ -348,11 +349,14 @@ run(struct store *st, const char *dsn, const char *name, const char *param, PGre
 		}
 		conn_error(st->conn, why, whylen);
 		metrics_add(M_DB_ERRORS, 1);
-		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		/* The field lives in r's memory: copy it before PQclear. */
+		field = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(state, sizeof(state), "%s", field != NULL ? field : "");
 		s = classify(st->conn, r);
 		PQclear(r);
+		r = NULL;
 		/* 26000: our prepared statement is gone (a pooler, DISCARD). */
-		if (PQstatus(st->conn) != CONNECTION_OK || (state && strcmp(state, "26000") == 0)) {
+		if (PQstatus(st->conn) != CONNECTION_OK || strcmp(state, "26000") == 0) {
 			drop(st);
 			continue;
 		}

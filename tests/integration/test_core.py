@@ -86,6 +86,8 @@ class World:
                 + self.location("/sns-deadcert", SES_FEEDBACK_CONNECT_TO=dead,
                                 SES_FEEDBACK_CERT_CACHE="")
                 + self.location("/sns-badconfig", SES_FEEDBACK_AUTO_CONFIRM="maybe")
+                + self.location("/sns-readonly", SES_FEEDBACK_DSN=self.pg.dsn
+                                + " options='-c default_transaction_read_only=on'")
                 + self.location("/sns/metrics")
                 + "}\n")
 
@@ -304,6 +306,25 @@ def test_subscription_confirmation_retried_when_sns_fails():
     expect(200, env, rows=1)
     assert W.pg.scalar("SELECT status FROM ses_feedback.subscriptions WHERE topic_arn = '%s'"
                        % topic) == "confirmed"
+
+
+def test_statement_error_answers_503_and_worker_survives():
+    """A read-only server (as after a failover) fails the INSERT with
+    SQLSTATE 25006. The answer is 503 with Retry-After; the worker that
+    read the SQLSTATE stays alive (under ASan a read of the freed result
+    kills it, nginx answers 502 and the sanitizer report is in the log)."""
+    start = len(W.serve.text())
+    for _ in range(3):
+        env = signed(fixture("sim-bounce.json"))
+        hdr, _ = expect(503, env, path="/sns-readonly", rows=0)
+        assert hdr.get("retry-after") == "30", hdr
+    log_has("msg_id=" + env["MessageId"], "outcome=db_unavailable", "status=503",
+            "read-only transaction")
+    text = W.serve.text()[start:]
+    for mark in SANITIZER_MARKS:
+        assert mark not in text, mark
+    assert "killed by signal" not in text and "exited with status" not in text, text[-2000:]
+    expect(200, env, rows=1)
 
 
 def test_auto_confirm_off_records_pending_with_url():
