@@ -428,6 +428,65 @@ store_schema_version(const char *dsn, char *why, size_t whylen)
 	return v;
 }
 
+/* Append to out at *at; -1 once it does not fit. */
+static int
+put(char *out, size_t outlen, size_t *at, const char *s, size_t n)
+{
+	if (*at + n >= outlen)
+		return -1;
+	memcpy(out + *at, s, n);
+	*at += n;
+	out[*at] = '\0';
+	return 0;
+}
+
+int
+store_dsn_masked(const char *dsn, char *out, size_t outlen)
+{
+	PQconninfoOption *opts, *o;
+	const char       *v, *q;
+	char             *err = NULL;
+	size_t            at = 0;
+	int               quote, ret = -1;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	/* libpq's own parser: a hand-made one misses quoting, URIs and
+	 * "password" inside another value, and then prints the secret. libpq's
+	 * error text may quote the DSN, so it is not shown either. */
+	opts = PQconninfoParse(dsn, &err);
+	if (opts == NULL)
+		goto out;
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL)
+			continue;
+		v = strcmp(o->keyword, "password") == 0 ? "***" : o->val;
+		quote = *v == '\0' || strpbrk(v, " \t\n\r'\\") != NULL;
+		if ((at > 0 && put(out, outlen, &at, " ", 1) == -1) ||
+		    put(out, outlen, &at, o->keyword, strlen(o->keyword)) == -1 ||
+		    put(out, outlen, &at, quote ? "='" : "=", quote ? 2 : 1) == -1)
+			goto out;
+		for (q = v; *q != '\0'; q++) {
+			if ((*q == '\'' || *q == '\\') && put(out, outlen, &at, "\\", 1) == -1)
+				goto out;
+			if (put(out, outlen, &at, q, 1) == -1)
+				goto out;
+		}
+		if (quote && put(out, outlen, &at, "'", 1) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (ret == -1)
+		snprintf(out, outlen, "%s",
+		    opts == NULL ? "(not a libpq connection string; not shown)"
+		                 : "(too long to show)");
+	PQconninfoFree(opts);
+	PQfreemem(err);
+	return ret;
+}
+
 static int
 exec_ok(PGconn *c, const char *sql, char *why, size_t whylen)
 {

@@ -73,6 +73,13 @@ struct store_import_result {
 int store_import(const char *dsn, FILE *in, const char *note, FILE *err,
     struct store_import_result *res, char *why, size_t whylen);
 
+/* Write dsn to out (outlen bytes, NUL-terminated) as keyword=value pairs,
+ * as libpq itself parses it (keyword/value strings and URIs alike), with
+ * the password's value replaced by ***, so the DSN can be shown to an
+ * operator. 0, or -1 when libpq cannot parse it or out is too small (out
+ * then says so, and shows nothing of dsn). */
+int store_dsn_masked(const char *dsn, char *out, size_t outlen);
+
 /* The version of the schema in the database (0: none). -1 on error. */
 int store_schema_version(const char *dsn, char *why, size_t whylen);
 

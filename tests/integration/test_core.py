@@ -813,6 +813,62 @@ def test_check_config_reports_each_item():
     assert r.returncode == 1 and "BAD: SES_FEEDBACK_MAX_BODY" in r.stdout, r.stdout
 
 
+def check_config(*params):
+    cmd = [H.BIN, "check-config", "--param", "SES_FEEDBACK_CA_FILE=" + W.certs.ca,
+           "--param", "SES_FEEDBACK_CONNECT_TO=" + W.sns.connect_to()]
+    for kv in params:
+        cmd += ["--param", kv]
+    return H.run(cmd, env=H.service_env({}))
+
+
+def test_check_config_never_prints_the_database_password():
+    """Whatever the DSN's form, libpq's own reading of it is shown, with
+    the password's value as ***; the database is still reached with it."""
+    sock = W.pg.sock
+    shown = "user=postgres password=*** dbname=sesfb host=" + sock
+    cases = [
+        (W.pg.dsn + " password = s3cr3tA1", shown),
+        (W.pg.dsn + " password='s3cr3tB1 s3cr3tB2'", shown),
+        ("application_name='no password=here' " + W.pg.dsn + " password=s3cr3tC1",
+         "user=postgres password=*** dbname=sesfb host=%s application_name='no password=here'"
+         % sock),
+        ("postgresql://postgres:s3cr3tD1@/sesfb?host=" + sock, shown),
+        ("postgres://postgres:s3cr3tE1@/sesfb?host=%s&password=s3cr3tE2" % sock, shown),
+    ]
+    for dsn, want in cases:
+        r = check_config("SES_FEEDBACK_DSN=" + dsn, "SES_FEEDBACK_TOPICS=" + ALLOWED)
+        assert "s3cr3t" not in r.stdout + r.stderr, (dsn, r.stdout)
+        lines = [l for l in r.stdout.splitlines() if l.startswith("SES_FEEDBACK_DSN ")]
+        assert lines == ["SES_FEEDBACK_DSN                     = %s  (param)" % want], \
+            (dsn, lines)
+        assert r.returncode == 0 and r.stdout.endswith("\nOK\n"), (dsn, r.stdout)
+    r = check_config("SES_FEEDBACK_DSN=host=x password=s3cr3tF1 'broken",
+                     "SES_FEEDBACK_TOPICS=" + ALLOWED)
+    assert "s3cr3t" not in r.stdout + r.stderr, r.stdout
+    assert ("SES_FEEDBACK_DSN                     = (not a libpq connection string; "
+            "not shown)  (param)") in r.stdout, r.stdout
+
+
+def test_check_config_warns_of_any_account_topic_patterns():
+    r = check_config("SES_FEEDBACK_DSN=" + W.pg.dsn, "SES_FEEDBACK_TOPICS=" + ALLOWED)
+    assert "ok   topic allow-list set\n" in r.stdout and "WARNING" not in r.stdout, r.stdout
+    for pattern, account in (("arn:aws:sns:us-west-2:*:*", "*"),
+                             ("arn:aws:sns:us-east-1:12345678901*:ses-bounces", "12345678901*"),
+                             ("arn:aws:sns:us-east-1:1234567890:ses-bounces", "1234567890")):
+        r = check_config("SES_FEEDBACK_DSN=" + W.pg.dsn,
+                         "SES_FEEDBACK_TOPICS=%s, %s" % (TOPIC, pattern))
+        assert r.returncode == 0, r.stdout
+        assert "ok   topic allow-list set" not in r.stdout, r.stdout
+        want = ("WARNING SES_FEEDBACK_TOPICS entry %s: account field \"%s\" is not one "
+                "12-digit account id: ANY AWS ACCOUNT whose topic name matches can deliver "
+                "signed messages here\n" % (pattern, account))
+        assert want in r.stdout, r.stdout
+        assert r.stdout.endswith("\nOK, but 1 WARNING above\n"), r.stdout
+    r = check_config("SES_FEEDBACK_DSN=" + W.pg.dsn, "SES_FEEDBACK_TOPICS=ses-bounces")
+    assert ("WARNING SES_FEEDBACK_TOPICS entry ses-bounces is not a TopicArn pattern "
+            "(arn:aws:sns:REGION:ACCOUNT:NAME) and matches nothing\n") in r.stdout, r.stdout
+
+
 def test_mailbox_simulator_through_example_site():
     """nginx/example-site.conf as shipped, with only its socket, port and
     snippet paths pointed into the test's temp dir."""
