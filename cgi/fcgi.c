@@ -24,7 +24,7 @@
 #include "metrics.h"
 
 volatile sig_atomic_t fcgi_stop;
-int                   fcgi_io_timeout = FCGI_IO_TIMEOUT;
+int                   fcgi_io_timeout = LIM_FCGI_IO_S;
 
 static void        on_stop(int sig);
 static const char *fcgi_param(void *ctx, const char *name);

@@ -21,6 +21,7 @@
 #include "cfg.h"
 #include "cgi.h"
 #include "http.h"
+#include "limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "ses.h"
@@ -353,7 +354,7 @@ out:
 static int
 check_sns_https(const struct cfg *c)
 {
-	struct http_opts ho = { c->ca_file, c->connect_to, 65536 };
+	struct http_opts ho = { c->ca_file, c->connect_to, LIM_PROBE_ANSWER_MAX };
 	struct sns_arn   arn;
 	struct http     *h;
 	struct buf       body;

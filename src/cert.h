@@ -12,10 +12,11 @@
 #include <openssl/evp.h>
 
 #include "http.h"
+#include "limits.h"
 #include "sns.h"
 
-#define CERT_MAX_PEM   16384 /* bytes; real SNS certificates are ~2 KiB */
-#define CERT_MEM_SLOTS 32    /* parsed keys kept per worker */
+#define CERT_MAX_PEM   LIM_CERT_PEM_MAX
+#define CERT_MEM_SLOTS LIM_CERT_MEM_SLOTS
 
 enum cert_status { CERT_OK, CERT_REJECT, CERT_UNAVAILABLE };
 enum cert_source { CERT_FROM_MEMORY, CERT_FROM_DISK, CERT_FROM_NETWORK };

@@ -9,9 +9,10 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "limits.h"
 
-#define HTTP_CONNECT_TIMEOUT_MS 3000
-#define HTTP_TOTAL_TIMEOUT_MS   5000
+#define HTTP_CONNECT_TIMEOUT_MS LIM_HTTP_CONNECT_MS
+#define HTTP_TOTAL_TIMEOUT_MS   LIM_HTTP_TOTAL_MS
 
 struct http;
 

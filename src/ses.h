@@ -10,10 +10,12 @@
 
 #include <stddef.h>
 
+#include "limits.h"
+
 struct json_object;
 
-#define SES_MAX_RECIPIENTS 1000 /* SES sends to at most 50 per message */
-#define SES_MAX_EMAIL      320
+#define SES_MAX_RECIPIENTS LIM_SES_RECIPIENTS
+#define SES_MAX_EMAIL      LIM_SES_EMAIL
 
 enum ses_form { SES_FORM_NONE, SES_FORM_IDENTITY, SES_FORM_EVENT };
 

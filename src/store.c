@@ -14,17 +14,18 @@
 
 #include <libpq-fe.h>
 
+#include "limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "ses.h"
 #include "store.h"
 
-#define STORE_CONNECT_TIMEOUT   "3"
-#define STORE_STATEMENT_TIMEOUT "5s"
-/* Longest wait for an answer, whatever is in the way (a pooler queueing the
- * query while the server is down, a network that drops packets): an SNS
- * delivery times out at 15 s. */
-#define STORE_ANSWER_TIMEOUT_MS 7000
+/* libpq and SET take the limits as strings. */
+#define STR_(x)                 #x
+#define STR(x)                  STR_(x)
+#define STORE_CONNECT_TIMEOUT   STR(LIM_DB_CONNECT_S)
+#define STORE_STATEMENT_TIMEOUT STR(LIM_DB_STATEMENT_MS) /* ms: no unit */
+#define STORE_ANSWER_TIMEOUT_MS LIM_DB_ANSWER_MS
 
 struct store {
 	int     unprepared; /* 1: no named prepared statements, no session SET */
