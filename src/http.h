@@ -22,6 +22,10 @@ struct http_opts {
 	size_t      max_body;   /* larger answers fail */
 };
 
+/* From now on, no fetch on h lasts past ms milliseconds from now: the
+ * request's deadline. 0: none. */
+void http_set_deadline(struct http *h, long ms);
+
 /* One handle per worker, reused so that connections and TLS sessions are
  * kept. Call after curl_global_init(). */
 struct http *http_new(void);

@@ -28,10 +28,11 @@
 #define STORE_ANSWER_TIMEOUT_MS LIM_DB_ANSWER_MS
 
 struct store {
-	int     unprepared; /* 1: no named prepared statements, no session SET */
-	PGconn *conn;       /* owned; NULL when not connected */
-	char   *dsn;        /* owned; the DSN conn was made with */
-	int     version;    /* schema version seen on conn */
+	int             unprepared; /* 1: no named prepared statements, no session SET */
+	PGconn         *conn;       /* owned; NULL when not connected */
+	char           *dsn;        /* owned; the DSN conn was made with */
+	int             version;    /* schema version seen on conn */
+	struct timespec deadline;   /* CLOCK_MONOTONIC; tv_sec 0: none */
 };
 
 struct stmt {
@@ -53,6 +54,7 @@ static int               read_version(PGconn *c, char *why, size_t whylen);
 static enum store_status ensure(struct store *st, const char *dsn, char *why, size_t whylen);
 static enum store_status classify(PGconn *c, PGresult *r);
 static void              drop(struct store *st);
+static int               time_left(const struct store *st, int cap);
 static enum store_status run(struct store *st, const char *dsn, const char *name, const char *param,
     PGresult **res, char *why, size_t whylen);
 
@@ -282,7 +284,7 @@ exec_timed(struct store *st, const char *name, const char *param)
 	PGresult       *r, *last = NULL;
 	PGcancel       *cancel;
 	char            err[256];
-	int             ok, left;
+	int             ok, left, wait = time_left(st, STORE_ANSWER_TIMEOUT_MS);
 
 	if (st->unprepared)
 		ok = PQsendQueryParams(
@@ -299,7 +301,7 @@ exec_timed(struct store *st, const char *name, const char *param)
 		if (!PQisBusy(st->conn))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = STORE_ANSWER_TIMEOUT_MS -
+		left = wait -
 		    (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0) {
 			cancel = PQgetCancel(st->conn);
@@ -321,6 +323,38 @@ exec_timed(struct store *st, const char *name, const char *param)
 	return last != NULL ? last : PQmakeEmptyPGresult(st->conn, PGRES_FATAL_ERROR);
 }
 
+void
+store_set_deadline(struct store *st, long ms)
+{
+	st->deadline.tv_sec = 0;
+	st->deadline.tv_nsec = 0;
+	if (ms <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &st->deadline);
+	st->deadline.tv_sec += ms / 1000;
+	st->deadline.tv_nsec += (ms % 1000) * 1000000L;
+	if (st->deadline.tv_nsec >= 1000000000L) {
+		st->deadline.tv_sec++;
+		st->deadline.tv_nsec -= 1000000000L;
+	}
+}
+
+/* Milliseconds left until the deadline (never below 0), or cap when there
+ * is none or more than cap is left. */
+static int
+time_left(const struct store *st, int cap)
+{
+	struct timespec now;
+	long            ms;
+
+	if (st->deadline.tv_sec == 0)
+		return cap;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (st->deadline.tv_sec - now.tv_sec) * 1000 +
+	    (st->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms <= 0 ? 0 : ms < cap ? (int)ms : cap;
+}
+
 static enum store_status
 run(struct store *st, const char *dsn, const char *name, const char *param, PGresult **res,
     char *why, size_t whylen)
@@ -333,13 +367,21 @@ run(struct store *st, const char *dsn, const char *name, const char *param, PGre
 
 	*res = NULL;
 	for (attempt = 0; attempt < 2; attempt++) {
+		/* A connect or a retry that could not finish before the
+		 * request's deadline would only make SNS's answer late. */
+		if ((st->conn == NULL || attempt > 0) &&
+		    time_left(st, LIM_DB_CONNECT_S * 1000 + 1) <= LIM_DB_CONNECT_S * 1000) {
+			snprintf(why, whylen, "no time left for the database in this request");
+			return STORE_UNAVAILABLE;
+		}
 		s = ensure(st, dsn, why, whylen);
 		if (s != STORE_OK)
 			return s;
 		r = exec_timed(st, name, param);
 		if (r == NULL) {
 			snprintf(why, whylen,
-			    "database did not answer within %d ms; connection dropped",
+			    "database did not answer in time (at most %d ms); connection "
+			    "dropped",
 			    STORE_ANSWER_TIMEOUT_MS);
 			drop(st);
 			return STORE_UNAVAILABLE;

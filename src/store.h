@@ -37,6 +37,10 @@ void          store_free(struct store *st);
  * may live on another server connection). A change reconnects. */
 void store_set_prepare(struct store *st, int on);
 
+/* From now on, no wait for the database (connect, answer, a retry) lasts
+ * past ms milliseconds from now: the request's deadline. 0: none. */
+void store_set_deadline(struct store *st, long ms);
+
 /* Is the database there, answering, and at our schema version? */
 enum store_status store_ping(struct store *st, const char *dsn, char *why, size_t whylen);
 
