@@ -178,7 +178,7 @@ fcgi_serve(int fd)
 	struct response  out;
 	FCGX_Request     req;
 	sigset_t         term, old;
-	int              rc, fl, cfd;
+	int              rc, fl;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -205,6 +205,11 @@ fcgi_serve(int fd)
 		fatalx("FCGX_Init failed");
 	if (FCGX_InitRequest(&req, fd, 0) != 0)
 		fatalx("FCGX_InitRequest failed");
+	/* We accept (next_connection), so that each connection gets its
+	 * socket timeouts and read deadline. libfcgi would accept another by
+	 * itself when one closes before its first record, and wait on that
+	 * one without either: give it nothing to accept on. */
+	req.listen_sock = -1;
 	if (handler_init(&h) == -1)
 		fatalx("out of memory");
 	r.param = fcgi_param;
@@ -216,18 +221,14 @@ fcgi_serve(int fd)
 		/* Keep libfcgi from closing the connection we hand it; the
 		 * request's own flags set keepConnection again. */
 		req.keepConnection = 1;
-		cfd = req.ipcFd;
 		rc = FCGX_Accept_r(&req);
 		if (rc < 0) {
+			/* -EBADF: closed before its first record (see above) */
 			read_deadline_disarm();
-			if (rc != -EAGAIN && rc != -EWOULDBLOCK)
+			if (rc != -EBADF)
 				log_debug("FastCGI request not read (%d)", rc);
 			continue;
 		}
-		/* libfcgi accepts by itself when the first connection closed
-		 * at once: that one gets its own deadline. */
-		if (req.ipcFd != cfd)
-			read_deadline_arm(req.ipcFd);
 		if (FCGX_GetError(req.in) != 0) {
 			/* The parameters never came whole (not within the read
 			 * deadline, or broken): drop the connection. */
