@@ -327,6 +327,44 @@ def test_statement_error_answers_503_and_worker_survives():
     expect(200, env, rows=1)
 
 
+def test_subscription_confirmation_answered_in_time_when_all_is_slow():
+    """The slowest path: a certificate not yet cached, a confirmation, and
+    a database that cannot write (the subscriptions table is locked). With
+    SNS's hosts slow (4.5 s for the certificate, then for the confirmation)
+    or just under ses-feedback's own limits (1.5 s each), the answer is a
+    5xx, which SNS retries, within the program's 10 s budget: well inside
+    SNS's 15 s."""
+    lock = subprocess.Popen(["psql", "-X", "-q", "-At", "-h", W.pg.sock, "-U", "postgres", "-d",
+                             "sesfb", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    took = {}
+    try:
+        lock.stdin.write("BEGIN;\nLOCK TABLE ses_feedback.subscriptions IN ACCESS EXCLUSIVE "
+                         "MODE;\nSELECT 'locked';\n")
+        lock.stdin.flush()
+        assert lock.stdout.readline().strip() == "locked"
+        for delay, cert_id in ((4.5, "feedfacefeedfacefeedfacefeedfac1"),
+                               (1.5, "feedfacefeedfacefeedfacefeedfac2")):
+            W.sns.serve_pem(cert_id, W.certs.sign_cert)
+            topic = "arn:aws:sns:us-east-1:123456789012:ses-slow-%d" % (delay * 10)
+            env = signed("subscribe", topic=topic, kind="SubscriptionConfirmation",
+                         cert_id=cert_id)
+            W.sns.cert_delay = W.sns.confirm_delay = delay
+            t0 = time.time()
+            try:
+                st, hdr, body = post(env)
+            finally:
+                W.sns.cert_delay = W.sns.confirm_delay = 0.0
+            took[delay] = (st, round(time.time() - t0, 2), body.strip())
+    finally:
+        lock.stdin.close()   # the session ends, the lock goes
+        lock.wait(10)
+    print("# slow SubscriptionConfirmation: %s" % took)
+    for delay, (st, t, body) in took.items():
+        assert st in (500, 502, 503), (delay, took)
+        assert t < 10.0, (delay, took)
+
+
 def test_auto_confirm_off_records_pending_with_url():
     topic = "arn:aws:sns:us-east-1:123456789012:ses-manual"
     env = signed("subscribe", topic=topic, kind="SubscriptionConfirmation")
