@@ -346,7 +346,7 @@ def test_subscription_confirmation_answered_in_time_when_all_is_slow():
         for delay, cert_id in ((4.5, "feedfacefeedfacefeedfacefeedfac1"),
                                (1.5, "feedfacefeedfacefeedfacefeedfac2")):
             W.sns.serve_pem(cert_id, W.certs.sign_cert)
-            topic = "arn:aws:sns:us-east-1:123456789012:ses-slow-%d" % (delay * 10)
+            topic = "arn:aws:sns:us-east-1:123456789012:ses-budget-%d" % (delay * 10)
             env = signed("subscribe", topic=topic, kind="SubscriptionConfirmation",
                          cert_id=cert_id)
             W.sns.cert_delay = W.sns.confirm_delay = delay
