@@ -6,13 +6,14 @@
 
 #include <signal.h>
 
+#include "bounds.h"
+
 /* Set by SIGTERM/SIGINT in a worker: finish the request, then exit. */
 extern volatile sig_atomic_t fcgi_stop;
 
-/* Seconds a connection may stall while reading a request or writing the
- * answer before the worker gives up on it (a slow or abusive client must
- * not hold a worker). */
-#define FCGI_IO_TIMEOUT 15
+/* Seconds a kept connection may idle, or the answer's write stall, before
+ * the worker gives up on it (serve --io-timeout). Reading a request is
+ * bounded by LIM_REQUEST_READ_MS, whatever this says. */
 extern int fcgi_io_timeout;
 
 /* Refuse to serve as root: exits with a message saying what to do. */

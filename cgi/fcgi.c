@@ -2,7 +2,8 @@
 /* ses-feedback - FastCGI and plain CGI front ends.
  * Turn a libfcgi request (or a CGI environment) into struct request, run
  * the handler, write the status line. SIGTERM is held while a request is
- * in flight, so a graceful stop never cuts one off. */
+ * in flight, so a graceful stop never cuts one off. Each request has one
+ * deadline from accept to answer, and a much shorter one for arriving. */
 #include "config.h"
 
 #include <errno.h>
@@ -24,9 +25,15 @@
 #include "metrics.h"
 
 volatile sig_atomic_t fcgi_stop;
-int                   fcgi_io_timeout = FCGI_IO_TIMEOUT;
+int                   fcgi_io_timeout = LIM_FCGI_IO_S;
+
+/* The connection whose request is still arriving, or -1. */
+static volatile sig_atomic_t arriving_fd = -1;
 
 static void        on_stop(int sig);
+static void        on_read_deadline(int sig);
+static void        read_deadline_arm(int fd);
+static void        read_deadline_disarm(void);
 static const char *fcgi_param(void *ctx, const char *name);
 static long        fcgi_read(void *ctx, char *p, size_t n);
 static const char *env_param(void *ctx, const char *name);
@@ -61,6 +68,43 @@ on_stop(int sig)
 	fcgi_stop = 1;
 }
 
+/* A request that has not arrived whole by its read deadline is cut off:
+ * shutting the read side makes every read, the one blocked now or the
+ * next, return end of file, whether libfcgi or the handler is reading.
+ * shutdown() is async-signal-safe; the answer can still be written. */
+static void
+on_read_deadline(int sig)
+{
+	int fd = arriving_fd, saved = errno;
+
+	(void)sig;
+	if (fd >= 0)
+		shutdown(fd, SHUT_RD);
+	errno = saved;
+}
+
+/* A trickling client keeps every single read inside SO_RCVTIMEO; only a
+ * deadline for the request as a whole stops it holding the worker. */
+static void
+read_deadline_arm(int fd)
+{
+	struct itimerval it = { { 0, 0 },
+		{ LIM_REQUEST_READ_MS / 1000, (LIM_REQUEST_READ_MS % 1000) * 1000 } };
+
+	arriving_fd = fd;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Before the connection is closed: its number may be reused at once. */
+static void
+read_deadline_disarm(void)
+{
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+
+	setitimer(ITIMER_REAL, &off, NULL);
+	arriving_fd = -1;
+}
+
 static const char *
 fcgi_param(void *ctx, const char *name)
 {
@@ -78,6 +122,8 @@ fcgi_read(void *ctx, char *p, size_t n)
 	got = FCGX_GetStr(p, (int)n, req->in);
 	if (got == 0 && FCGX_GetError(req->in) != 0)
 		return -1;
+	if (got == 0)
+		read_deadline_disarm(); /* all of it is here */
 	return got;
 }
 
@@ -102,8 +148,10 @@ next_connection(FCGX_Request *req, int lfd, const sigset_t *waitmask)
 	if (n == -1 || fcgi_stop)
 		return -1;
 	if (req->ipcFd >= 0) {
-		if (p[1].revents != 0)
-			return 0;  /* the kept connection has a request (or EOF) */
+		if (p[1].revents != 0) {
+			read_deadline_arm(req->ipcFd);
+			return 0; /* the kept connection has a request (or EOF) */
+		}
 		FCGX_Free(req, 1); /* idle while others wait, or timed out */
 		if (n == 0)
 			return -1;
@@ -117,6 +165,7 @@ next_connection(FCGX_Request *req, int lfd, const sigset_t *waitmask)
 	}
 	set_timeouts(fd);
 	req->ipcFd = fd;
+	read_deadline_arm(fd);
 	return 0;
 }
 
@@ -136,6 +185,11 @@ fcgi_serve(int fd)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* SA_RESTART: the alarm must not fail other calls with EINTR; the
+	 * read it targets ends anyway, the read side being shut. */
+	sa.sa_handler = on_read_deadline;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
@@ -151,6 +205,11 @@ fcgi_serve(int fd)
 		fatalx("FCGX_Init failed");
 	if (FCGX_InitRequest(&req, fd, 0) != 0)
 		fatalx("FCGX_InitRequest failed");
+	/* We accept (next_connection), so that each connection gets its
+	 * socket timeouts and read deadline. libfcgi would accept another by
+	 * itself when one closes before its first record, and wait on that
+	 * one without either: give it nothing to accept on. */
+	req.listen_sock = -1;
 	if (handler_init(&h) == -1)
 		fatalx("out of memory");
 	r.param = fcgi_param;
@@ -164,18 +223,25 @@ fcgi_serve(int fd)
 		req.keepConnection = 1;
 		rc = FCGX_Accept_r(&req);
 		if (rc < 0) {
-			if (rc != -EAGAIN && rc != -EWOULDBLOCK)
+			/* -EBADF: closed before its first record (see above) */
+			read_deadline_disarm();
+			if (rc != -EBADF)
 				log_debug("FastCGI request not read (%d)", rc);
 			continue;
 		}
 		if (FCGX_GetError(req.in) != 0) {
-			/* The parameters never came whole (stalled past the
-			 * I/O timeout, or broken): drop the connection. */
-			log_info("FastCGI connection stalled or broken; dropped");
+			/* The parameters never came whole (not within the read
+			 * deadline, or broken): drop the connection. */
+			read_deadline_disarm();
+			log_info("FastCGI request not complete within %d ms, or broken; dropped",
+			    LIM_REQUEST_READ_MS);
 			FCGX_Free(&req, 1);
 			continue;
 		}
+		store_set_deadline(h.store, LIM_REQUEST_MS);
+		http_set_deadline(h.http, LIM_REQUEST_MS);
 		handler_run(&h, &r, &out);
+		read_deadline_disarm();
 		FCGX_FPrintF(req.out, "Status: %d %s\r\nContent-Type: %s\r\n", out.status,
 		    handler_reason(out.status), out.content_type);
 		if (out.retry_after > 0)
@@ -229,6 +295,8 @@ cgi_serve(void)
 	r.param = env_param;
 	r.read = stdin_read;
 	r.ctx = NULL;
+	store_set_deadline(h.store, LIM_REQUEST_MS);
+	http_set_deadline(h.http, LIM_REQUEST_MS);
 	handler_run(&h, &r, &out);
 	printf("Status: %d %s\r\nContent-Type: %s\r\n", out.status, handler_reason(out.status),
 	    out.content_type);

@@ -21,6 +21,7 @@
 #include "cfg.h"
 #include "cgi.h"
 #include "http.h"
+#include "bounds.h"
 #include "log.h"
 #include "metrics.h"
 #include "ses.h"
@@ -364,7 +365,7 @@ out:
 static int
 check_sns_https(const struct cfg *c)
 {
-	struct http_opts ho = { c->ca_file, c->connect_to, 65536 };
+	struct http_opts ho = { c->ca_file, c->connect_to, LIM_PROBE_ANSWER_MAX };
 	struct sns_arn   arn;
 	struct http     *h;
 	struct buf       body;
@@ -430,24 +431,51 @@ params_get(void *ctx, const char *name)
 	return NULL;
 }
 
-/* Show a DSN without its password. */
-static void
-print_dsn(const char *dsn)
+/* Warn about allow-list entries that let any AWS account deliver: a valid
+ * signature only proves that some account's topic sent the message, so
+ * the account field is the one that must be exact. Returns the number of
+ * warnings printed. */
+static int
+warn_topics(const char *list)
 {
-	const char *p = strstr(dsn, "password");
+	const char *p = list, *f;
+	size_t      n, i, flen;
+	int         fields, warned = 0;
 
-	if (p == NULL && strstr(dsn, ":") != NULL && strstr(dsn, "@") != NULL &&
-	    strncmp(dsn, "postgres", 8) == 0) {
-		printf("(URI with credentials hidden)");
-		return;
+	while (*p != '\0') {
+		p += strspn(p, " ,\t\r\n");
+		n = strcspn(p, " ,\t\r\n");
+		if (n == 0)
+			break;
+		/* arn:PARTITION:sns:REGION:ACCOUNT:NAME, the account is field 5 */
+		f = p;
+		flen = 0;
+		fields = 1;
+		for (i = 0; i < n; i++) {
+			if (p[i] != ':')
+				continue;
+			if (fields == 4)
+				f = p + i + 1;
+			if (fields == 5)
+				flen = (size_t)(p + i - f);
+			fields++;
+		}
+		if (fields != 6) {
+			printf("WARNING SES_FEEDBACK_TOPICS entry %.*s is not a TopicArn pattern "
+			       "(arn:aws:sns:REGION:ACCOUNT:NAME) and matches nothing\n",
+			    (int)n, p);
+			warned++;
+		} else if (flen != 12 || strspn(f, "0123456789") < 12) {
+			printf(
+			    "WARNING SES_FEEDBACK_TOPICS entry %.*s: account field \"%.*s\" is not "
+			    "one 12-digit account id: ANY AWS ACCOUNT whose topic name matches "
+			    "can deliver signed messages here\n",
+			    (int)n, p, (int)flen, f);
+			warned++;
+		}
+		p += n;
 	}
-	if (p == NULL) {
-		printf("%s", dsn);
-		return;
-	}
-	printf("%.*spassword=***", (int)(p - dsn), dsn);
-	p += strcspn(p, " ");
-	printf("%s", p);
+	return warned;
 }
 
 static int
@@ -457,8 +485,8 @@ cmd_check_config(int argc, char **argv)
 	struct cfg_src src;
 	struct params  p = { argv + 1, 0 };
 	struct stat    st;
-	char           why[1024];
-	int            i, v, bad = 0;
+	char           why[1024], dsn[2048];
+	int            i, v, bad = 0, warnings = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--param") == 0 && i + 1 < argc &&
@@ -475,10 +503,12 @@ cmd_check_config(int argc, char **argv)
 		const char     *val = cfg_lookup(&src, (enum cfg_id)i, &from);
 
 		printf("%-36s = ", cfg_table[i].name);
-		if (i == CFG_DSN)
-			print_dsn(val);
-		else
+		if (i == CFG_DSN) {
+			store_dsn_masked(val, dsn, sizeof(dsn));
+			printf("%s", dsn);
+		} else {
 			printf("%s", val);
+		}
 		printf("  (%s)", cfg_origin_name(from));
 		if (cfg_check((enum cfg_id)i, val, why, sizeof(why)) == -1) {
 			printf("  BAD: %s", why);
@@ -493,7 +523,7 @@ cmd_check_config(int argc, char **argv)
 	if (*c.topics == '\0') {
 		printf("FAIL SES_FEEDBACK_TOPICS is empty: every message would be refused\n");
 		bad++;
-	} else {
+	} else if ((warnings = warn_topics(c.topics)) == 0) {
 		printf("ok   topic allow-list set\n");
 	}
 	if (c.ca_file != NULL && access(c.ca_file, R_OK) == -1) {
@@ -524,6 +554,11 @@ cmd_check_config(int argc, char **argv)
 	} else {
 		printf("ok   database reachable, schema version %d\n", v);
 	}
-	printf("%s\n", bad ? "FAIL" : "OK");
+	if (bad)
+		printf("FAIL\n");
+	else if (warnings > 0)
+		printf("OK, but %d WARNING%s above\n", warnings, warnings == 1 ? "" : "S");
+	else
+		printf("OK\n");
 	return bad ? 1 : 0;
 }

@@ -25,8 +25,8 @@
 #include "log.h"
 #include "metrics.h"
 
-#define SERVE_MAX_WORKERS 256
-#define SERVE_GRACE_SEC   20 /* longer than any request may take */
+#define SERVE_MAX_WORKERS LIM_SERVE_MAX_WORKERS
+#define SERVE_GRACE_SEC   LIM_SERVE_GRACE_S
 
 static volatile sig_atomic_t got_term, got_chld;
 
@@ -54,7 +54,7 @@ serve_main(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t         mask, old;
 	mode_t           mode = 0660;
-	long             nworkers = 2, timeout = FCGI_IO_TIMEOUT;
+	long             nworkers = 2, timeout = LIM_FCGI_IO_S;
 	struct passwd   *pw = NULL;
 	const char      *metrics_file;
 	char            *end;

@@ -11,7 +11,9 @@
 
 #include <stddef.h>
 
-#define ADDR_MAX 320 /* bytes of a normal form */
+#include "bounds.h"
+
+#define ADDR_MAX LIM_SES_EMAIL /* bytes of a normal form */
 
 /* "Jane Doe" <Jane@Example.COM>  ->  jane@example.com. Returns 0 with the
  * normal form in out, or -1 when in is not one mailbox or out is too

@@ -13,15 +13,14 @@
 #include <openssl/evp.h>
 
 #include "http.h"
+#include "bounds.h"
 #include "sns.h"
 
-#define CERT_MAX_PEM   16384 /* bytes; real SNS certificates are ~2 KiB */
-#define CERT_MEM_SLOTS 32    /* parsed keys kept per worker */
-/* No input can grow the caches without limit: SNS uses a few certificates
- * at a time, and a flood of distinct (refused) URLs never reaches them. */
-#define CERT_MEM_MAX_BYTES  (CERT_MEM_SLOTS * 8192) /* PEM bytes behind the keys */
-#define CERT_DISK_MAX_FILES 64
-#define CERT_DISK_MAX_BYTES (CERT_DISK_MAX_FILES * 8192)
+#define CERT_MAX_PEM        LIM_CERT_PEM_MAX
+#define CERT_MEM_SLOTS      LIM_CERT_MEM_SLOTS
+#define CERT_MEM_MAX_BYTES  LIM_CERT_MEM_BYTES
+#define CERT_DISK_MAX_FILES LIM_CERT_DISK_FILES
+#define CERT_DISK_MAX_BYTES LIM_CERT_DISK_BYTES
 
 enum cert_status { CERT_OK, CERT_REJECT, CERT_UNAVAILABLE };
 enum cert_source { CERT_FROM_MEMORY, CERT_FROM_DISK, CERT_FROM_NETWORK };

@@ -200,7 +200,7 @@ do_metrics(struct txn *t)
 {
 	struct buf b;
 
-	buf_init(&b, 65536);
+	buf_init(&b, LIM_METRICS_MAX);
 	if (metrics_render(&b) == -1) {
 		snprintf(t->why, sizeof(t->why), "metrics too large");
 		answer(t, 500, "other", "metrics unavailable");
@@ -456,14 +456,14 @@ static void
 do_subscription(struct txn *t)
 {
 	struct json_object *p = NULL, *sub = NULL;
-	struct http_opts    ho = { t->cfg.ca_file, t->cfg.connect_to, 16384 };
+	struct http_opts    ho = { t->cfg.ca_file, t->cfg.connect_to, LIM_CONFIRM_ANSWER_MAX };
 	struct buf          resp;
 	char                arn[512] = "", err[256];
 	const char         *status, *hdr_arn;
 	long                code = 0;
 	int                 seen = 0;
 
-	buf_init(&resp, 16384);
+	buf_init(&resp, LIM_CONFIRM_ANSWER_MAX);
 	if (t->msg.type == SNS_UNSUBSCRIBE_CONFIRMATION) {
 		/* Recorded, never visited: re-subscribing is an operator's
 		 * decision, not a side effect of a message. */

@@ -10,9 +10,10 @@
 
 #include "cert.h"
 #include "http.h"
+#include "bounds.h"
 #include "store.h"
 
-#define HANDLER_RETRY_AFTER 30 /* seconds, on 503 */
+#define HANDLER_RETRY_AFTER LIM_RETRY_AFTER_S
 
 /* Per-worker state that outlives requests. */
 struct handler {

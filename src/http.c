@@ -5,13 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
 #include "http.h"
 
 struct http {
-	CURL *curl; /* owned, reused across requests */
+	CURL           *curl;     /* owned, reused across requests */
+	struct timespec deadline; /* CLOCK_MONOTONIC; tv_sec 0: none */
 };
 
 struct sink {
@@ -46,6 +48,37 @@ http_free(struct http *h)
 	free(h);
 }
 
+void
+http_set_deadline(struct http *h, long ms)
+{
+	h->deadline.tv_sec = 0;
+	h->deadline.tv_nsec = 0;
+	if (ms <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &h->deadline);
+	h->deadline.tv_sec += ms / 1000;
+	h->deadline.tv_nsec += (ms % 1000) * 1000000L;
+	if (h->deadline.tv_nsec >= 1000000000L) {
+		h->deadline.tv_sec++;
+		h->deadline.tv_nsec -= 1000000000L;
+	}
+}
+
+/* HTTP_TOTAL_TIMEOUT_MS, or less when the request's deadline is nearer. */
+static long
+total_timeout(const struct http *h)
+{
+	struct timespec now;
+	long            ms;
+
+	if (h->deadline.tv_sec == 0)
+		return HTTP_TOTAL_TIMEOUT_MS;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (h->deadline.tv_sec - now.tv_sec) * 1000 +
+	    (h->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms < HTTP_TOTAL_TIMEOUT_MS ? ms : HTTP_TOTAL_TIMEOUT_MS;
+}
+
 int
 http_get(struct http *h, const char *url, const struct http_opts *o, struct buf *body, long *status,
     char *why, size_t whylen)
@@ -55,9 +88,14 @@ http_get(struct http *h, const char *url, const struct http_opts *o, struct buf 
 	char               errbuf[CURL_ERROR_SIZE] = "";
 	char              *list = NULL, *tok, *save = NULL;
 	CURLcode           rc;
+	long               total = total_timeout(h);
 	int                ret = -1;
 
 	*status = 0;
+	if (total <= 0) {
+		snprintf(why, whylen, "no time left for HTTPS in this request");
+		return -1;
+	}
 	if (o->connect_to != NULL) {
 		list = strdup(o->connect_to);
 		if (list == NULL) {
@@ -82,7 +120,7 @@ http_get(struct http *h, const char *url, const struct http_opts *o, struct buf 
 	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)HTTP_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)HTTP_TOTAL_TIMEOUT_MS);
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, total);
 	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, write_cb);

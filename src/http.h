@@ -9,9 +9,10 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "bounds.h"
 
-#define HTTP_CONNECT_TIMEOUT_MS 3000
-#define HTTP_TOTAL_TIMEOUT_MS   5000
+#define HTTP_CONNECT_TIMEOUT_MS LIM_HTTP_CONNECT_MS
+#define HTTP_TOTAL_TIMEOUT_MS   LIM_HTTP_TOTAL_MS
 
 struct http;
 
@@ -20,6 +21,10 @@ struct http_opts {
 	const char *connect_to; /* NULL or space-separated CONNECT_TO entries */
 	size_t      max_body;   /* larger answers fail */
 };
+
+/* From now on, no fetch on h lasts past ms milliseconds from now: the
+ * request's deadline. 0: none. */
+void http_set_deadline(struct http *h, long ms);
 
 /* One handle per worker, reused so that connections and TLS sessions are
  * kept. Call after curl_global_init(). */

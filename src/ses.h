@@ -10,12 +10,14 @@
 
 #include <stddef.h>
 
+#include "bounds.h"
+
 struct json_object;
 
 #include "addr.h"
 
-#define SES_MAX_RECIPIENTS 1000 /* SES sends to at most 50 per message */
-#define SES_MAX_ORIGINAL   1024 /* bytes of a recipient kept as SES spelled it */
+#define SES_MAX_RECIPIENTS LIM_SES_RECIPIENTS
+#define SES_MAX_ORIGINAL   LIM_SES_ORIGINAL
 
 enum ses_form { SES_FORM_NONE, SES_FORM_IDENTITY, SES_FORM_EVENT };
 

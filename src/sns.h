@@ -9,11 +9,12 @@
 #include <time.h>
 
 #include "buf.h"
+#include "bounds.h"
 
 struct json_object;
 
-#define SNS_MAX_DEPTH 16           /* envelope and SES message nesting */
-#define SNS_MAX_FIELD (256 * 1024) /* any single envelope field but Message */
+#define SNS_MAX_DEPTH LIM_JSON_DEPTH
+#define SNS_MAX_FIELD LIM_SNS_FIELD_MAX
 
 enum sns_type { SNS_NOTIFICATION, SNS_SUBSCRIPTION_CONFIRMATION, SNS_UNSUBSCRIBE_CONFIRMATION };
 

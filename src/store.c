@@ -14,23 +14,25 @@
 
 #include <libpq-fe.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "metrics.h"
 #include "addr.h"
 #include "store.h"
 
-#define STORE_CONNECT_TIMEOUT   "3"
-#define STORE_STATEMENT_TIMEOUT "5s"
-/* Longest wait for an answer, whatever is in the way (a pooler queueing the
- * query while the server is down, a network that drops packets): an SNS
- * delivery times out at 15 s. */
-#define STORE_ANSWER_TIMEOUT_MS 7000
+/* libpq and SET take the limits as strings. */
+#define STR_(x)                 #x
+#define STR(x)                  STR_(x)
+#define STORE_CONNECT_TIMEOUT   STR(LIM_DB_CONNECT_S)
+#define STORE_STATEMENT_TIMEOUT STR(LIM_DB_STATEMENT_MS) /* ms: no unit */
+#define STORE_ANSWER_TIMEOUT_MS LIM_DB_ANSWER_MS
 
 struct store {
-	int     unprepared; /* 1: no named prepared statements, no session SET */
-	PGconn *conn;       /* owned; NULL when not connected */
-	char   *dsn;        /* owned; the DSN conn was made with */
-	int     version;    /* schema version seen on conn */
+	int             unprepared; /* 1: no named prepared statements, no session SET */
+	PGconn         *conn;       /* owned; NULL when not connected */
+	char           *dsn;        /* owned; the DSN conn was made with */
+	int             version;    /* schema version seen on conn */
+	struct timespec deadline;   /* CLOCK_MONOTONIC; tv_sec 0: none */
 };
 
 struct stmt {
@@ -52,6 +54,7 @@ static int               read_version(PGconn *c, char *why, size_t whylen);
 static enum store_status ensure(struct store *st, const char *dsn, char *why, size_t whylen);
 static enum store_status classify(PGconn *c, PGresult *r);
 static void              drop(struct store *st);
+static int               time_left(const struct store *st, int cap);
 static enum store_status run(struct store *st, const char *dsn, const char *name, const char *param,
     PGresult **res, char *why, size_t whylen);
 
@@ -281,7 +284,7 @@ exec_timed(struct store *st, const char *name, const char *param)
 	PGresult       *r, *last = NULL;
 	PGcancel       *cancel;
 	char            err[256];
-	int             ok, left;
+	int             ok, left, wait = time_left(st, STORE_ANSWER_TIMEOUT_MS);
 
 	if (st->unprepared)
 		ok = PQsendQueryParams(
@@ -298,7 +301,7 @@ exec_timed(struct store *st, const char *name, const char *param)
 		if (!PQisBusy(st->conn))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = STORE_ANSWER_TIMEOUT_MS -
+		left = wait -
 		    (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0) {
 			cancel = PQgetCancel(st->conn);
@@ -320,24 +323,65 @@ exec_timed(struct store *st, const char *name, const char *param)
 	return last != NULL ? last : PQmakeEmptyPGresult(st->conn, PGRES_FATAL_ERROR);
 }
 
+void
+store_set_deadline(struct store *st, long ms)
+{
+	st->deadline.tv_sec = 0;
+	st->deadline.tv_nsec = 0;
+	if (ms <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &st->deadline);
+	st->deadline.tv_sec += ms / 1000;
+	st->deadline.tv_nsec += (ms % 1000) * 1000000L;
+	if (st->deadline.tv_nsec >= 1000000000L) {
+		st->deadline.tv_sec++;
+		st->deadline.tv_nsec -= 1000000000L;
+	}
+}
+
+/* Milliseconds left until the deadline (never below 0), or cap when there
+ * is none or more than cap is left. */
+static int
+time_left(const struct store *st, int cap)
+{
+	struct timespec now;
+	long            ms;
+
+	if (st->deadline.tv_sec == 0)
+		return cap;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (st->deadline.tv_sec - now.tv_sec) * 1000 +
+	    (st->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms <= 0 ? 0 : ms < cap ? (int)ms : cap;
+}
+
 static enum store_status
 run(struct store *st, const char *dsn, const char *name, const char *param, PGresult **res,
     char *why, size_t whylen)
 {
 	enum store_status s;
-	const char       *state;
+	const char       *field;
+	char              state[6]; /* SQLSTATE; outlives PQclear(r) */
 	PGresult         *r = NULL;
 	int               attempt;
 
 	*res = NULL;
 	for (attempt = 0; attempt < 2; attempt++) {
+		/* A connect or a retry that could not finish before the
+		 * request's deadline would only make SNS's answer late. */
+		if ((st->conn == NULL || attempt > 0) &&
+		    time_left(st, LIM_DB_CONNECT_S * 1000 + 1) <= LIM_DB_CONNECT_S * 1000) {
+			snprintf(why, whylen, "no time left for the database in this request");
+			return STORE_UNAVAILABLE;
+		}
 		s = ensure(st, dsn, why, whylen);
 		if (s != STORE_OK)
 			return s;
 		r = exec_timed(st, name, param);
 		if (r == NULL) {
 			snprintf(why, whylen,
-			    "database did not answer within %d ms; connection dropped",
+			    "database did not answer in time (at most %d ms); connection "
+			    "dropped",
 			    STORE_ANSWER_TIMEOUT_MS);
 			drop(st);
 			return STORE_UNAVAILABLE;
@@ -348,11 +392,14 @@ run(struct store *st, const char *dsn, const char *name, const char *param, PGre
 		}
 		conn_error(st->conn, why, whylen);
 		metrics_add(M_DB_ERRORS, 1);
-		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		/* The field lives in r's memory: copy it before PQclear. */
+		field = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(state, sizeof(state), "%s", field != NULL ? field : "");
 		s = classify(st->conn, r);
 		PQclear(r);
+		r = NULL;
 		/* 26000: our prepared statement is gone (a pooler, DISCARD). */
-		if (PQstatus(st->conn) != CONNECTION_OK || (state && strcmp(state, "26000") == 0)) {
+		if (PQstatus(st->conn) != CONNECTION_OK || strcmp(state, "26000") == 0) {
 			drop(st);
 			continue;
 		}
@@ -422,6 +469,65 @@ store_schema_version(const char *dsn, char *why, size_t whylen)
 	v = read_version(c, why, whylen);
 	PQfinish(c);
 	return v;
+}
+
+/* Append to out at *at; -1 once it does not fit. */
+static int
+put(char *out, size_t outlen, size_t *at, const char *s, size_t n)
+{
+	if (*at + n >= outlen)
+		return -1;
+	memcpy(out + *at, s, n);
+	*at += n;
+	out[*at] = '\0';
+	return 0;
+}
+
+int
+store_dsn_masked(const char *dsn, char *out, size_t outlen)
+{
+	PQconninfoOption *opts, *o;
+	const char       *v, *q;
+	char             *err = NULL;
+	size_t            at = 0;
+	int               quote, ret = -1;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	/* libpq's own parser: a hand-made one misses quoting, URIs and
+	 * "password" inside another value, and then prints the secret. libpq's
+	 * error text may quote the DSN, so it is not shown either. */
+	opts = PQconninfoParse(dsn, &err);
+	if (opts == NULL)
+		goto out;
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL)
+			continue;
+		v = strcmp(o->keyword, "password") == 0 ? "***" : o->val;
+		quote = *v == '\0' || strpbrk(v, " \t\n\r'\\") != NULL;
+		if ((at > 0 && put(out, outlen, &at, " ", 1) == -1) ||
+		    put(out, outlen, &at, o->keyword, strlen(o->keyword)) == -1 ||
+		    put(out, outlen, &at, quote ? "='" : "=", quote ? 2 : 1) == -1)
+			goto out;
+		for (q = v; *q != '\0'; q++) {
+			if ((*q == '\'' || *q == '\\') && put(out, outlen, &at, "\\", 1) == -1)
+				goto out;
+			if (put(out, outlen, &at, q, 1) == -1)
+				goto out;
+		}
+		if (quote && put(out, outlen, &at, "'", 1) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (ret == -1)
+		snprintf(out, outlen, "%s",
+		    opts == NULL ? "(not a libpq connection string; not shown)"
+		                 : "(too long to show)");
+	PQconninfoFree(opts);
+	PQfreemem(err);
+	return ret;
 }
 
 static int

@@ -37,6 +37,10 @@ void          store_free(struct store *st);
  * may live on another server connection). A change reconnects. */
 void store_set_prepare(struct store *st, int on);
 
+/* From now on, no wait for the database (connect, answer, a retry) lasts
+ * past ms milliseconds from now: the request's deadline. 0: none. */
+void store_set_deadline(struct store *st, long ms);
+
 /* Is the database there, answering, and at our schema version? */
 enum store_status store_ping(struct store *st, const char *dsn, char *why, size_t whylen);
 
@@ -72,6 +76,13 @@ struct store_import_result {
  * was loaded. */
 int store_import(const char *dsn, FILE *in, const char *note, FILE *err,
     struct store_import_result *res, char *why, size_t whylen);
+
+/* Write dsn to out (outlen bytes, NUL-terminated) as keyword=value pairs,
+ * as libpq itself parses it (keyword/value strings and URIs alike), with
+ * the password's value replaced by ***, so the DSN can be shown to an
+ * operator. 0, or -1 when libpq cannot parse it or out is too small (out
+ * then says so, and shows nothing of dsn). */
+int store_dsn_masked(const char *dsn, char *out, size_t outlen);
 
 /* The version of the schema in the database (0: none). -1 on error. */
 int store_schema_version(const char *dsn, char *why, size_t whylen);

@@ -51,7 +51,7 @@ verify_signature(const struct sns_msg *m, EVP_PKEY *key, char *why, size_t whyle
 	struct buf         sts;
 	enum verify_result ret = VERIFY_OK;
 
-	buf_init(&sts, m->message_len + 16384);
+	buf_init(&sts, m->message_len + LIM_STRING_TO_SIGN_EXTRA);
 	if (sns_string_to_sign(m, &sts) == -1) {
 		snprintf(why, whylen, "string to sign too large");
 		return VERIFY_FORBIDDEN;

@@ -96,6 +96,14 @@ if [ "${SES_FEEDBACK_SANITIZE:-yes}" = yes ]; then
 		counts integration "$out"
 		san_pass=$((san_pass + p))
 		san_fail=$((san_fail + f))
+		# The database faults (read-only, restart) drive every statement
+		# error path; replay.py fails on any sanitizer report in its logs.
+		SES_FEEDBACK_BIN="$san/ses-feedback" REPLAY_N=300 \
+		    REPLAY_FAULTS=read_only,pg_restart python3 tests/replay/replay.py 2>&1 |
+			sed 's/^/[sanitize] /' | tee "$out" | grep -E "PROBLEM|replay: "
+		counts replay "$out"
+		san_pass=$((san_pass + p))
+		san_fail=$((san_fail + f))
 		rm -f "$out"
 	else
 		echo "sanitizer build failed"

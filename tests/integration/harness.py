@@ -182,6 +182,7 @@ class FakeSNS:
         self.requests = []        # (host, path) in order
         self.confirm_status = 200
         self.confirm_delay = 0.0
+        self.cert_delay = 0.0     # seconds before a certificate is served
         self.lock = threading.Lock()
         outer = self
 
@@ -196,6 +197,7 @@ class FakeSNS:
                     outer.requests.append((self.headers.get("Host"), self.path))
                 u = urllib.parse.urlsplit(self.path)
                 if u.path in outer.pems:
+                    time.sleep(outer.cert_delay)
                     self._send(200, outer.pems[u.path], "application/x-pem-file")
                 elif u.path == "/" and "Action=ConfirmSubscription" in (u.query or ""):
                     q = urllib.parse.parse_qs(u.query)

@@ -20,6 +20,8 @@ import json
 import os
 import pwd
 import socket
+import struct
+import threading
 import time
 
 import harness as H
@@ -179,7 +181,7 @@ def setup():
         shipped("ses-feedback-proxy-fcgi.conf",
                 **placeholders(W.cache["proxy"],
                                **{"/run/ses-feedback/ses-feedback.sock": W.sock})),
-        "mpm_event", ["authz_core", "env", "allowmethods", "proxy", "proxy_fcgi"])
+        "mpm_event", ["authz_core", "env", "allowmethods", "buffer", "proxy", "proxy_fcgi"])
 
     # 2. mod_fcgid starts the program as www-data.
     W.cache["fcgid"] = web_owned_dir(t.path("ap-cache-fcgid"))
@@ -567,7 +569,7 @@ def test_stalled_backend_answered_before_sns_gives_up():
             t, "stall-proxy",
             shipped("ses-feedback-proxy-fcgi.conf",
                     **{"/run/ses-feedback/ses-feedback.sock": sock}),
-            "mpm_event", ["authz_core", "env", "allowmethods", "proxy", "proxy_fcgi"])
+            "mpm_event", ["authz_core", "env", "allowmethods", "buffer", "proxy", "proxy_fcgi"])
         stalls["fcgid"] = Apache(
             t, "stall-fcgid",
             shipped("ses-feedback-fcgid.conf", **{"/usr/local/bin/ses-feedback": hang}),
@@ -603,6 +605,126 @@ def test_stalled_backend_answered_before_sns_gives_up():
         lst.close()
         for c, _ in held:
             c.close()
+
+
+def fcgi_record(rtype, content):
+    pad = (8 - len(content) % 8) % 8
+    return struct.pack("!BBHHBx", 1, rtype, 1, len(content), pad) + content + b"\0" * pad
+
+
+def fcgi_params(pairs):
+    out = b""
+    for k, v in pairs:
+        out += bytes([len(k)]) + bytes([len(v)]) + k + v
+    return out
+
+
+def idle_fastcgi(sock, kind, stop):
+    """A FastCGI client straight on the socket that never completes its
+    request, and connects again each time it is dropped: nothing at all;
+    BEGIN_REQUEST only; the parameters a byte at a time; or the whole
+    header and then the body a byte at a time."""
+    begin = fcgi_record(1, struct.pack("!HB5x", 1, 0))
+    params = fcgi_record(4, fcgi_params([(b"REQUEST_METHOD", b"POST"),
+                                         (b"CONTENT_LENGTH", b"100")])) + fcgi_record(4, b"")
+    while not stop.is_set():
+        try:
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.settimeout(0.05)
+            c.connect(sock)
+            if kind == 1:
+                c.sendall(begin)
+            elif kind == 2:
+                c.sendall(begin)
+                for b in params:
+                    c.sendall(bytes([b]))
+                    if stop.wait(0.05):
+                        break
+            elif kind == 3:
+                c.sendall(begin + params + fcgi_record(5, b"x" * 100)[:8])
+                for _ in range(100):
+                    c.sendall(b"x")
+                    if stop.wait(0.05):
+                        break
+            while not stop.is_set():
+                try:
+                    if c.recv(4096) == b"":
+                        break
+                except socket.timeout:
+                    pass
+        except OSError:
+            stop.wait(0.01)
+        finally:
+            c.close()
+
+
+def slow_post(port, path, env, out, rate=600):
+    """A client sending a genuine notification's body at rate bytes a
+    second; out gets its status."""
+    body = json.dumps(env).encode()
+    head = "".join("%s: %s\r\n" % kv for kv in S.headers_for(env).items())
+    try:
+        c = socket.create_connection(("127.0.0.1", port), 30)
+        c.sendall(("POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n%s"
+                   "Connection: close\r\n\r\n" % (path, len(body), head)).encode())
+        for i in range(0, len(body), rate // 10):
+            c.sendall(body[i:i + rate // 10])
+            time.sleep(0.1)
+        data = b""
+        while b"\r\n" not in data:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        c.close()
+        out.append(data.split(b"\r\n", 1)[0].decode("latin-1"))
+    except OSError as e:
+        out.append(repr(e))
+
+
+def test_slow_and_idle_clients_do_not_starve_workers():
+    """With 4 slow clients per worker trickling notifications (600 bytes a
+    second) through nginx and through Apache mod_proxy_fcgi, and 4 FastCGI
+    connections per worker stalling straight on each `serve` socket (and
+    connecting again when dropped), a genuine notification sent at full
+    speed is stored within 2 s through either front end; the slow ones are
+    stored too, once the web server has read their bodies."""
+    fronts = {"nginx": (C.W.port, "/sns", C.W.sock),
+              "apache": (W.apache["proxy"].port, PATH, W.sock)}
+    workers = 2
+    stop = threading.Event()
+    slow = {name: [] for name in fronts}
+    slow_envs = {name: [] for name in fronts}
+    threads = []
+    try:
+        for name, (port, path, sock) in fronts.items():
+            for i in range(4 * workers):
+                env = C.signed(C.fixture("sim-bounce.json"))
+                slow_envs[name].append(env)
+                threads.append(threading.Thread(target=slow_post,
+                                                args=(port, path, env, slow[name])))
+                threads.append(threading.Thread(target=idle_fastcgi, args=(sock, i % 4, stop)))
+        for th in threads:
+            th.start()
+        time.sleep(1.0)
+        took = {}
+        for name, (port, path, _) in fronts.items():
+            env = C.signed(C.fixture("sim-complaint.json"))
+            t0 = time.time()
+            st, _, body = C.post(env, path=path, port=port)
+            took[name] = (st, round(time.time() - t0, 2))
+            assert st == 200, (name, st, body)
+            assert C.stored(env) == 1, name
+        print("# genuine notification under attack: %s" % took)
+        for name, (st, t) in took.items():
+            assert t < 2.0, "%s: a genuine notification took %.2fs" % (name, t)
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(30)
+    for name in fronts:
+        assert slow[name] == ["HTTP/1.1 200 OK"] * (4 * workers), (name, slow[name])
+        assert all(C.stored(env) == 1 for env in slow_envs[name]), name
 
 
 def test_no_apache_errors_or_crashes():
