@@ -518,25 +518,41 @@ $$;
 -- ---- import (used by `ses-feedback suppressions import`) -------------------
 
 -- Load rows staged by the CLI into a temporary table as manual
--- suppressions. Returns (added, already_suppressed).
+-- suppressions. Returns (added, already_suppressed). One statement over
+-- the distinct addresses; apply_suppression() still decides each one, so
+-- the import follows the same rules as suppress().
 CREATE OR REPLACE FUNCTION ses_feedback.import_suppressions(p_note text)
 RETURNS TABLE (added bigint, already bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_row record;
+    v_bad text;
 BEGIN
-    added := 0;
-    already := 0;
-    FOR v_row IN SELECT DISTINCT ON (ses_feedback.normalize_email(i.email))
-                        ses_feedback.normalize_email(i.email) AS email, i.reason
-                   FROM pg_temp.ses_feedback_import i ORDER BY 1 LOOP
-        IF ses_feedback.is_suppressed(v_row.email) THEN
-            already := already + 1;
-        ELSE
-            PERFORM ses_feedback.suppress(v_row.email, p_note || ' (' || v_row.reason || ')');
-            added := added + 1;
-        END IF;
-    END LOOP;
+    SELECT i.email INTO v_bad FROM pg_temp.ses_feedback_import i
+     WHERE ses_feedback.normalize_email(i.email) IS NULL LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'not an email address: %', v_bad USING ERRCODE = '22023';
+    END IF;
+    WITH v_in AS (
+        SELECT DISTINCT ON (n.email) n.email, i.reason
+          FROM pg_temp.ses_feedback_import i
+         CROSS JOIN LATERAL (SELECT ses_feedback.normalize_email(i.email) AS email) n
+         ORDER BY n.email, i.reason
+    ), v_state AS (
+        SELECT v_in.*, EXISTS (
+                   SELECT 1 FROM ses_feedback.suppressions s
+                    WHERE s.email = v_in.email AND s.lifted_at IS NULL
+                      AND (s.expires_at IS NULL OR s.expires_at > now())) AS active
+          FROM v_in
+    )
+    -- CASE, not AND: only CASE promises that an address already
+    -- suppressed never reaches apply_suppression().
+    SELECT count(*) FILTER (WHERE CASE WHEN v_state.active THEN false
+                                  ELSE ses_feedback.apply_suppression(v_state.email, 'manual',
+                                      now(), now() + ses_feedback.policy_interval('manual_expiry'),
+                                      NULL, p_note || ' (' || v_state.reason || ')') END),
+           count(*) FILTER (WHERE v_state.active)
+      INTO added, already
+      FROM v_state;
     RETURN NEXT;
 END
 $$;
