@@ -47,7 +47,7 @@ usage(int status)
 	    "usage: ses-feedback                        FastCGI on fd 0, or one CGI request\n"
 	    "       ses-feedback serve --listen unix:PATH|HOST:PORT [--workers N]\n"
 	    "                          [--user USER] [--socket-mode MODE] [--io-timeout SEC]\n"
-	    "       ses-feedback migrate [--to VERSION]\n"
+	    "       ses-feedback migrate [--roles]\n"
 	    "       ses-feedback suppressions export [--all]\n"
 	    "       ses-feedback suppressions import [--note TEXT] FILE|-\n"
 	    "       ses-feedback verify [--cert FILE] [--at TIME] FILE\n"
@@ -150,19 +150,16 @@ static int
 cmd_migrate(int argc, char **argv)
 {
 	struct cfg c;
-	char       why[1024], *end;
-	long       to = 0;
+	char       why[1024];
+	int        roles = 0;
 
-	if (argc == 3 && strcmp(argv[1], "--to") == 0) {
-		to = strtol(argv[2], &end, 10);
-		if (*end != '\0' || to < 1 || to > store_schema_wanted())
-			fatalx("--to wants a schema version from 1 to %d", store_schema_wanted());
-	} else if (argc != 1) {
+	if (argc == 2 && strcmp(argv[1], "--roles") == 0)
+		roles = 1;
+	else if (argc != 1)
 		usage(2);
-	}
 	if (cfg_load(&c, NULL, why, sizeof(why)) == -1)
 		fatalx("%s", why);
-	if (store_migrate(c.dsn, (int)to, stdout, why, sizeof(why)) == -1) {
+	if (store_migrate(c.dsn, roles, stdout, why, sizeof(why)) == -1) {
 		fprintf(stderr, "ses-feedback migrate: %s\n", why);
 		return 1;
 	}

@@ -1,16 +1,15 @@
 -- SPDX-License-Identifier: ISC
--- ses-feedback: roles for the three kinds of user. Run once per database,
--- after `ses-feedback migrate`, as the schema's owner or a superuser:
---
---   psql -d ses_feedback -f /usr/share/ses-feedback/sql/roles.sql
---
--- then grant the roles to login roles, for example:
+-- ses-feedback: roles for the three kinds of user. Applied by
+-- `ses-feedback migrate --roles` (as the schema's owner or a superuser),
+-- after the schema, functions and views and in the same transaction, so
+-- the grants always cover what that migrate created. Then grant the roles
+-- to login roles, for example:
 --
 --   CREATE ROLE "ses-feedback" LOGIN IN ROLE ses_feedback_writer;  -- the handler
 --   CREATE ROLE grafana LOGIN PASSWORD '...' IN ROLE ses_feedback_reader;
 --   CREATE ROLE mailer  LOGIN PASSWORD '...' IN ROLE ses_feedback_sender;
 --
--- Idempotent: run it again after each migrate to cover new objects.
+-- Idempotent: every `migrate --roles` applies it again.
 
 DO $$
 BEGIN
@@ -39,8 +38,7 @@ GRANT SELECT, INSERT, UPDATE ON ses_feedback.suppressions, ses_feedback.subscrip
     TO ses_feedback_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA ses_feedback TO ses_feedback_writer;
 GRANT EXECUTE ON FUNCTION
-    ses_feedback.ingest(jsonb), ses_feedback.ingest_counted(jsonb),
-    ses_feedback.classify(jsonb, text, timestamptz),
+    ses_feedback.ingest(jsonb), ses_feedback.classify(jsonb, text),
     ses_feedback.apply_suppression(text, text, timestamptz, timestamptz, bigint, text),
     ses_feedback.recheck_soft_bounces(text, bigint),
     ses_feedback.policy_value(text), ses_feedback.policy_interval(text),

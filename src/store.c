@@ -44,7 +44,7 @@ struct stmt {
 static const struct stmt stmts[] = {
 	{ "sf_ping", "SELECT 1", 0 },
 	{ "sf_seen", "SELECT 1 FROM ses_feedback.notifications WHERE sns_message_id = $1", 1 },
-	{ "sf_ingest", "SELECT result, suppressed FROM ses_feedback.ingest_counted($1::jsonb)", 1 },
+	{ "sf_ingest", "SELECT result, suppressed FROM ses_feedback.ingest($1::jsonb)", 1 },
 };
 
 static PGconn           *open_conn(const char *dsn, int session_set, char *why, size_t whylen);
@@ -457,20 +457,6 @@ store_ingest(struct store *st, const char *dsn, const char *json, int *duplicate
 	return s;
 }
 
-int
-store_schema_version(const char *dsn, char *why, size_t whylen)
-{
-	PGconn *c;
-	int     v;
-
-	c = open_conn(dsn, 1, why, whylen);
-	if (c == NULL)
-		return -1;
-	v = read_version(c, why, whylen);
-	PQfinish(c);
-	return v;
-}
-
 /* Append to out at *at; -1 once it does not fit. */
 static int
 put(char *out, size_t outlen, size_t *at, const char *s, size_t n)
@@ -542,69 +528,164 @@ exec_ok(PGconn *c, const char *sql, char *why, size_t whylen)
 	return ok ? 0 : -1;
 }
 
+/* exec_ok() for a file of sql/, whose name the error carries. */
+static int
+exec_file(PGconn *c, const char *name, const char *sql, char *why, size_t whylen)
+{
+	char inner[512];
+
+	if (exec_ok(c, sql, inner, sizeof(inner)) == -1) {
+		snprintf(why, whylen, "%s failed: %s", name, inner);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct store_migration *
+find_migration(int version)
+{
+	const struct store_migration *m;
+
+	for (m = store_migrations; m->name != NULL; m++) {
+		if (m->version == version)
+			return m;
+	}
+	return NULL;
+}
+
+/* Every migration the database says it has must be this program's, byte
+ * for byte: an edited file would leave databases migrated before and after
+ * the edit with different schemas under one version number. */
+static int
+check_applied(PGconn *c, char *why, size_t whylen)
+{
+	const struct store_migration *m;
+	PGresult                     *r;
+	const char                   *state, *name, *sum;
+	int                           i, ret = -1;
+
+	r = PQexec(c,
+	    "SELECT version, name, checksum FROM ses_feedback.schema_migrations"
+	    " ORDER BY version");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (state != NULL && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+			ret = 0; /* no schema yet: nothing applied */
+		else if (state != NULL && strcmp(state, "42703") == 0)
+			snprintf(why, whylen,
+			    "schema_migrations has no checksums: the schema predates the 0.1.0 "
+			    "baseline; migrate a new database");
+		else
+			conn_error(c, why, whylen);
+		goto out;
+	}
+	for (i = 0; i < PQntuples(r); i++) {
+		name = PQgetvalue(r, i, 1);
+		sum = PQgetvalue(r, i, 2);
+		m = find_migration(atoi(PQgetvalue(r, i, 0)));
+		if (m == NULL) {
+			snprintf(why, whylen,
+			    "the database has migration %s, which this program does not know "
+			    "(a newer ses-feedback migrated it?)",
+			    name);
+			goto out;
+		}
+		if (strcmp(m->name, name) != 0 || strcmp(m->checksum, sum) != 0) {
+			snprintf(why, whylen,
+			    "migration %s differs from the one applied to the database as %s "
+			    "(sha256 %.12s..., here %.12s...): an applied migration is never "
+			    "edited; restore it and put the change in a new one",
+			    m->name, name, sum, m->checksum);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	PQclear(r);
+	return ret;
+}
+
 int
-store_migrate(const char *dsn, int to, FILE *out, char *why, size_t whylen)
+store_schema_version(const char *dsn, char *why, size_t whylen)
+{
+	PGconn *c;
+	int     v = -1;
+
+	c = open_conn(dsn, 1, why, whylen);
+	if (c == NULL)
+		return -1;
+	if (check_applied(c, why, whylen) == -1)
+		goto out;
+	v = read_version(c, why, whylen);
+out:
+	PQfinish(c);
+	return v;
+}
+
+int
+store_migrate(const char *dsn, int roles, FILE *out, char *why, size_t whylen)
 {
 	const struct store_migration *m;
 	PGconn                       *c;
 	PGresult                     *r = NULL;
 	char                          ver[16];
-	const char                   *params[2];
+	const char                   *params[3];
 	int                           have, applied = 0, ret = -1;
 
 	c = open_conn(dsn, 1, why, whylen);
 	if (c == NULL)
 		return -1;
-	/* Two migrates at once (two hosts deploying) take turns. */
+	/* Two migrates at once (two hosts deploying) take turns. All of it is
+	 * one transaction: a failure anywhere leaves the database as it was,
+	 * never with a migration applied but the functions of an older one. */
 	if (exec_ok(c, "SELECT pg_advisory_lock(hashtext('ses_feedback.migrate'))", why, whylen) ==
 	        -1 ||
-	    exec_ok(c, "CREATE SCHEMA IF NOT EXISTS ses_feedback", why, whylen) == -1 ||
-	    exec_ok(c,
-	        "CREATE TABLE IF NOT EXISTS ses_feedback.schema_migrations ("
-	        " version integer PRIMARY KEY, name text NOT NULL,"
-	        " applied_at timestamptz NOT NULL DEFAULT now())",
-	        why, whylen) == -1)
+	    exec_ok(c, "BEGIN", why, whylen) == -1 ||
+	    exec_file(c, "bootstrap.sql", store_sql_bootstrap, why, whylen) == -1 ||
+	    check_applied(c, why, whylen) == -1)
 		goto out;
 	have = read_version(c, why, whylen);
 	if (have < 0)
 		goto out;
+	/* Functions first: the migrations' CHECKs and triggers call them. */
+	if (exec_file(c, "functions.sql", store_sql_functions, why, whylen) == -1)
+		goto out;
 	for (m = store_migrations; m->name != NULL; m++) {
-		if (m->version <= have || (to > 0 && m->version > to))
+		if (m->version <= have)
 			continue;
+		if (exec_file(c, m->name, m->sql, why, whylen) == -1)
+			goto out;
 		snprintf(ver, sizeof(ver), "%d", m->version);
 		params[0] = ver;
 		params[1] = m->name;
-		if (exec_ok(c, "BEGIN", why, whylen) == -1)
-			goto out;
-		if (exec_ok(c, m->sql, why, whylen) == -1) {
-			char inner[512];
-
-			snprintf(inner, sizeof(inner), "%s", why);
-			snprintf(why, whylen, "migration %s failed: %s", m->name, inner);
-			exec_ok(c, "ROLLBACK", inner, sizeof(inner));
-			goto out;
-		}
+		params[2] = m->checksum;
 		r = PQexecParams(c,
-		    "INSERT INTO ses_feedback.schema_migrations (version, name) VALUES ($1, $2)", 2,
-		    NULL, params, NULL, NULL, 0);
+		    "INSERT INTO ses_feedback.schema_migrations (version, name, checksum)"
+		    " VALUES ($1, $2, $3)",
+		    3, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			conn_error(c, why, whylen);
 			goto out;
 		}
 		PQclear(r);
 		r = NULL;
-		if (exec_ok(c, "COMMIT", why, whylen) == -1)
-			goto out;
 		fprintf(out, "applied %s\n", m->name);
 		applied++;
 	}
+	if (exec_file(c, "views.sql", store_sql_views, why, whylen) == -1 ||
+	    (roles && exec_file(c, "roles.sql", store_sql_roles, why, whylen) == -1) ||
+	    exec_ok(c, "COMMIT", why, whylen) == -1)
+		goto out;
 	have = read_version(c, why, whylen);
+	fprintf(out, "applied functions and views%s\n", roles ? " and roles" : "");
 	fprintf(out, "schema ses_feedback is at version %d (%d migration%s applied)\n", have,
 	    applied, applied == 1 ? "" : "s");
 	ret = 0;
 out:
 	PQclear(r);
-	PQfinish(c); /* also releases the advisory lock */
+	/* Closing rolls back an unfinished transaction and releases the lock:
+	 * the one way out of every failure above. */
+	PQfinish(c);
 	return ret;
 }
 

@@ -18,13 +18,19 @@ enum store_status {
 };
 
 struct store_migration {
-	int         version; /* from the file name's leading number */
-	const char *name;    /* file name without .sql */
-	const char *sql;     /* the whole file */
+	int         version;  /* from the file name's leading number */
+	const char *name;     /* file name without .sql */
+	const char *checksum; /* sha256 of the file, hex */
+	const char *sql;      /* the whole file */
 };
 
-/* Generated from sql/ at build time; ends with a zeroed entry. */
+/* Generated from sql/ at build time. The numbered migrations end with a
+ * zeroed entry; the others are applied by every migrate. */
 extern const struct store_migration store_migrations[];
+extern const char                   store_sql_bootstrap[];
+extern const char                   store_sql_functions[];
+extern const char                   store_sql_views[];
+extern const char                   store_sql_roles[];
 
 /* The schema version this program writes to: the newest migration. */
 int store_schema_wanted(void);
@@ -54,9 +60,10 @@ enum store_status store_seen(
 enum store_status store_ingest(struct store *st, const char *dsn, const char *json, int *duplicate,
     int *suppressed, char *why, size_t whylen);
 
-/* Bring the schema up to version to (0: the newest); progress on out.
- * 0 or -1 with why. */
-int store_migrate(const char *dsn, int to, FILE *out, char *why, size_t whylen);
+/* In one transaction: refuse when an applied migration differs from this
+ * program's, apply the missing ones, then functions and views again, and
+ * with roles also sql/roles.sql. Progress on out. 0 or -1 with why. */
+int store_migrate(const char *dsn, int roles, FILE *out, char *why, size_t whylen);
 
 /* Stream active suppressions to out as SES suppression-list CSV (header
  * emailAddress,reason; BOUNCE or COMPLAINT). Manual and unsubscribe
@@ -84,7 +91,8 @@ int store_import(const char *dsn, FILE *in, const char *note, FILE *err,
  * then says so, and shows nothing of dsn). */
 int store_dsn_masked(const char *dsn, char *out, size_t outlen);
 
-/* The version of the schema in the database (0: none). -1 on error. */
+/* The version of the schema in the database (0: none). -1 on error, or
+ * when an applied migration differs from this program's (why says which). */
 int store_schema_version(const char *dsn, char *why, size_t whylen);
 
 #endif

@@ -669,7 +669,7 @@ def test_old_schema_refused_with_advice():
     assert r.stdout.startswith("Status: 503"), r.stdout
     assert "run `ses-feedback migrate`" in r.stderr, r.stderr
     m = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": dsn}))
-    assert m.returncode == 0 and "applied 001-core" in m.stdout, m.stdout + m.stderr
+    assert m.returncode == 0 and "applied 001-baseline" in m.stdout, m.stdout + m.stderr
     m = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": dsn}))
     assert m.returncode == 0 and "0 migrations applied" in m.stdout, m.stdout
     r = cgi_run(env, {"SES_FEEDBACK_DSN": dsn})
@@ -804,7 +804,7 @@ def test_man_page_documents_every_option_and_mode():
                         if ln.lstrip().startswith("[CFG_")]), keys
     for mode in ("serve", "migrate", "verify", "check-config", "--workers", "--socket-mode",
                  "--cert", "--param", "--listen", "suppressions export", "suppressions import",
-                 "--to", "--all", "--note"):
+                 "--roles", "--all", "--note"):
         assert mode in r.stdout, mode
         assert mode.replace("-", "\\-") in man or mode in man, mode
     for status in ("200", "400", "403", "405", "413", "500", "503"):

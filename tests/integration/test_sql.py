@@ -70,7 +70,7 @@ def ingest(event, recipients=(), days_ago=0.0, topic="arn:aws:sns:us-east-1:1234
         o = {"email": r.lower(), "original": r}
         o.update({k: v for k, v in rcpt_fields.items() if v is not None})
         p["recipients"].append(o)
-    return one("SELECT ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p)))
+    return one("SELECT result FROM ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p)))
 
 
 def bounce(email, btype="Permanent", sub="General", status="5.1.1", days_ago=0.0, **kw):
@@ -475,12 +475,19 @@ def test_views_on_a_known_data_set():
         ["146", "4", "1", "2.667", "above aim (>= 2%)", "0.685", "pause (>= 0.5%)"], rates
 
     dom = D.pg.query("SELECT domain, hard_bounces, soft_bounces FROM "
-                     "ses_feedback.top_bouncing_domains", db)
+                     "ses_feedback.top_bouncing_domains "
+                     "ORDER BY hard_bounces DESC, soft_bounces DESC, domain", db)
     assert dom == [["bad.example", "4", "0"], ["soft.example", "0", "1"]], dom
     daily = D.pg.query("SELECT event_type, notifications, recipients FROM "
                        "ses_feedback.daily_counts ORDER BY event_type", db)
     assert daily == [["Bounce", "5", "5"], ["Complaint", "1", "1"],
                      ["Delivery", "146", "146"]], daily
+    # a day is a UTC day, whatever the asker's TimeZone (+14 and -12 differ
+    # by more than a day, so a local day would differ in at least one)
+    for tz in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        days = D.pg.query("SET TimeZone = '%s'; SELECT DISTINCT day FROM "
+                          "ses_feedback.daily_counts" % tz, db)
+        assert days == [["SET"], [(NOW - timedelta(days=1)).strftime("%Y-%m-%d")]], (tz, days)
     act = D.pg.query("SELECT email, reason, cause_event, cause_status, cause_source FROM "
                      "ses_feedback.active_suppressions ORDER BY email", db)
     assert act == [["d1@good.example", "complaint", "Complaint", None, "a@shop.example"]] + \
@@ -601,7 +608,8 @@ def test_suppress_ingest_and_import_agree_on_every_address():
          "sns_type": "Notification", "sns_timestamp": ts(0), "event_type": "Delivery",
          "occurred_at": ts(0), "message": {"eventType": "Delivery"},
          "recipients": [{"original": a} for a, _ in rows]}
-    assert one("SELECT ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p))) == "stored"
+    assert one("SELECT result FROM ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p))) \
+        == "stored"
     got = D.pg.query("SELECT e.email, e.outcome FROM ses_feedback.recipient_events e JOIN "
                      "ses_feedback.notifications n ON n.id = e.notification_id "
                      "WHERE n.sns_message_id = %s ORDER BY e.id" % lit(mid))
@@ -684,45 +692,99 @@ def test_import_reports_bad_lines_with_numbers():
 
 # ---- migration and roles --------------------------------------------------------
 
-def test_migrate_from_version_1_with_data_loses_nothing():
-    D.pg.psql_admin("CREATE DATABASE v1")
-    dsn = "host=%s dbname=v1 user=postgres" % D.pg.sock
-    r = cli(["migrate", "--to", "1"], dsn)
-    assert r.returncode == 0 and "version 1" in r.stdout, r.stdout + r.stderr
-    with open(os.path.join(H.TOP, "tests", "fixtures", "ses", "event-bounce.json")) as f:
-        m = json.load(f)
-    # version 1's ingest, as a version 1 handler called it
-    for i, email in enumerate(["a@x.example", "b@x.example", "a@x.example"]):
-        p = {"sns_message_id": "v1-%d" % i, "topic_arn": "arn:aws:sns:us-east-1:1:t",
-             "sns_type": "Notification", "sns_timestamp": ts(2), "event_type": "Bounce",
-             "occurred_at": ts(2), "message": m, "source": "s@x.example",
-             "recipients": [{"email": email, "original": email, "bounce_type": "Permanent",
-                             "bounce_subtype": "General", "feedback_id": "same"}]}
-        assert D.pg.query("SELECT ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p)),
-                          "v1") == [["stored"]]
-    D.pg.query("SELECT ses_feedback.suppress('manual@x.example', 'kept')", "v1")
-    before = {t: D.pg.query("SELECT count(*) FROM ses_feedback.%s" % t, "v1")
-              for t in ("notifications", "recipient_events", "suppressions",
-                        "suppression_log", "subscriptions")}
+def test_ingest_returns_result_and_suppressions_added():
+    a, b, c = addr(), addr(), addr()
+    p = {"sns_message_id": str(uuid.uuid4()), "topic_arn": "t", "sns_type": "Notification",
+         "sns_timestamp": ts(), "event_type": "Bounce", "message": {"k": 1},
+         "recipients": [{"email": x, "original": x, "bounce_type": "Permanent",
+                         "feedback_id": uuid.uuid4().hex} for x in (a, b, c)]}
+    call = "SELECT result, suppressed FROM ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(p))
+    D.pg.query("SELECT ses_feedback.suppress(%s)" % lit(c))  # manual is stronger
+    assert q(call) == [["stored", "2"]]
+    assert q(call) == [["duplicate", "0"]]
+    # the third soft bounce in the window is the one that suppresses
+    d = addr()
+    assert [q("SELECT suppressed FROM ses_feedback.ingest(%s::jsonb)" % lit(json.dumps(
+        {"sns_message_id": str(uuid.uuid4()), "topic_arn": "t", "sns_type": "Notification",
+         "sns_timestamp": ts(3 - i), "event_type": "Bounce", "message": {"k": 1},
+         "recipients": [{"email": d, "original": d, "bounce_type": "Transient",
+                         "bounce_subtype": "General", "status": "4.0.0",
+                         "feedback_id": uuid.uuid4().hex}]})))[0][0] for i in range(3)] \
+        == ["0", "0", "1"]
+
+
+def test_constraints_hold_the_rules_columns():
+    for sql in ("UPDATE ses_feedback.recipient_events SET outcome = 'bounced' WHERE id = "
+                "(SELECT min(id) FROM ses_feedback.recipient_events)",
+                "INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at) "
+                "VALUES ('Upper@Example.com', 'manual', now(), now())",
+                "INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at, count) "
+                "VALUES ('zero@example.com', 'manual', now(), now(), 0)",
+                "INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at) "
+                "VALUES ('back@example.com', 'manual', now(), now() - interval '1 day')",
+                "INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at) "
+                "VALUES ('why@example.com', 'because', now(), now())"):
+        assert "violates check constraint" in psql_error(sql), sql
+    plan = "\n".join(r[0] for r in q(
+        "EXPLAIN SELECT 1 FROM ses_feedback.recipient_events e "
+        "WHERE e.email = 'x@example.com' AND e.outcome = 'soft_bounce'"))
+    assert "recipient_events_soft_idx" in plan, plan
+
+
+def test_migrate_again_is_idempotent_and_reapplies_functions():
+    import hashlib
+    D.pg.psql_admin("CREATE DATABASE remig")
+    dsn = "host=%s dbname=remig user=postgres" % D.pg.sock
     r = cli(["migrate"], dsn)
-    assert r.returncode == 0 and "applied 002-events-policy" in r.stdout, r.stdout + r.stderr
-    after = {t: D.pg.query("SELECT count(*) FROM ses_feedback.%s" % t, "v1") for t in before}
-    assert before == after, (before, after)
-    assert D.pg.query("SELECT DISTINCT configuration_set, sending_account FROM "
-                      "ses_feedback.notifications", "v1") == [["ConfigSet", "123456789012"]]
-    assert D.pg.query("SELECT DISTINCT reporting_mta FROM ses_feedback.recipient_events",
-                      "v1") == [["dsn; mta.example.com"]]
-    # the duplicate feedback row of version 1 is kept, only the first carries the key
-    assert D.pg.query("SELECT count(*), count(feedback_key) FROM ses_feedback.recipient_events",
-                      "v1") == [["3", "2"]]
-    assert D.pg.query("SELECT ses_feedback.is_suppressed('manual@x.example')", "v1") == [["t"]]
-    D.pg.psql_admin("DROP DATABASE v1")
+    assert r.returncode == 0 and "applied 001-baseline" in r.stdout, r.stdout + r.stderr
+    with open(os.path.join(H.TOP, "sql", "001-baseline.sql"), "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    assert D.pg.query("SELECT version, name, checksum FROM ses_feedback.schema_migrations",
+                      "remig") == [["1", "001-baseline", want]]
+    D.pg.query("SELECT ses_feedback.suppress('kept@x.example', 'kept')", "remig")
+    # a function and a view changed or lost by hand come back as sql/ has them
+    D.pg.query("CREATE OR REPLACE FUNCTION ses_feedback.classify(p_recipient jsonb, "
+               "p_event text) RETURNS text LANGUAGE sql AS $$ SELECT 'record_only' $$; "
+               "DROP VIEW ses_feedback.recipients_not_understood", "remig")
+    r = cli(["migrate"], dsn)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 migrations applied" in r.stdout and "applied functions and views" in r.stdout, \
+        r.stdout
+    assert D.pg.query("SELECT ses_feedback.classify('{\"bounce_type\": \"Permanent\"}', "
+                      "'Bounce'), count(*) FROM ses_feedback.recipients_not_understood",
+                      "remig") == [["hard_bounce", "0"]]
+    assert D.pg.query("SELECT email FROM ses_feedback.suppressions", "remig") == \
+        [["kept@x.example"]]
+    assert D.pg.query("SELECT count(*) FROM ses_feedback.schema_migrations", "remig") == [["1"]]
+    D.pg.psql_admin("DROP DATABASE remig")
+
+
+def test_edited_or_unknown_migration_is_refused():
+    D.pg.psql_admin("CREATE DATABASE edited")
+    dsn = "host=%s dbname=edited user=postgres" % D.pg.sock
+    assert cli(["migrate"], dsn).returncode == 0
+    orig = D.pg.query("SELECT checksum FROM ses_feedback.schema_migrations", "edited")[0][0]
+    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = repeat('0', 64)", "edited")
+    r = cli(["migrate"], dsn)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "migration 001-baseline differs from the one applied" in r.stderr, r.stderr
+    assert "applied functions" not in r.stdout, r.stdout
+    r = cli(["check-config"], dsn)
+    assert "FAIL database: migration 001-baseline differs" in r.stdout, r.stdout
+    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = %s" % lit(orig), "edited")
+    assert cli(["migrate"], dsn).returncode == 0
+    D.pg.query("INSERT INTO ses_feedback.schema_migrations VALUES (2, '002-later', "
+               "repeat('a', 64))", "edited")
+    r = cli(["migrate"], dsn)
+    assert r.returncode == 1 and "has migration 002-later, which this program does not know" \
+        in r.stderr, r.stderr
+    D.pg.psql_admin("DROP DATABASE edited")
 
 
 def test_roles_writer_reader_sender_get_only_what_they_need():
-    r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U", "postgres",
-               "-d", "sesfb", "-f", os.path.join(H.TOP, "sql", "roles.sql")])
-    assert r.returncode == 0, r.stderr
+    r = cli(["migrate", "--roles"], D.pg.dsn)
+    assert r.returncode == 0 and "applied functions and views and roles" in r.stdout, \
+        r.stdout + r.stderr
     for login, role in (("w1", "ses_feedback_writer"), ("r1", "ses_feedback_reader"),
                         ("s1", "ses_feedback_sender")):
         D.pg.psql_admin("DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN IN ROLE %s"
@@ -755,6 +817,11 @@ def test_roles_writer_reader_sender_get_only_what_they_need():
     assert "permission denied" in psql_error("SELECT * FROM ses_feedback.suppressions",
                                              user="s1")
     assert "permission denied" in psql_error("SELECT ses_feedback.suppress('x@y.z')", user="s1")
+    # a function added later by the owner is nobody's until granted
+    D.pg.psql_admin("CREATE FUNCTION ses_feedback.added_later() RETURNS int LANGUAGE sql "
+                    "AS 'SELECT 1'", "sesfb")
+    assert "permission denied" in psql_error("SELECT ses_feedback.added_later()", user="s1")
+    D.pg.psql_admin("DROP FUNCTION ses_feedback.added_later()", "sesfb")
 
 
 def test_cookbook_queries_run():

@@ -162,8 +162,8 @@ else
 fi
 
 listing=$(dpkg -L ses-feedback)
-for f in /usr/sbin/ses-feedback /usr/share/ses-feedback/sql/001-core.sql \
-	/usr/share/ses-feedback/sql/002-events-policy.sql /usr/share/ses-feedback/sql/roles.sql \
+for f in /usr/sbin/ses-feedback /usr/share/ses-feedback/sql/001-baseline.sql \
+	/usr/share/ses-feedback/sql/functions.sql /usr/share/ses-feedback/sql/roles.sql \
 	/usr/share/ses-feedback/nginx/ses-feedback.conf /usr/share/ses-feedback/nginx/example-site.conf; do
 	check "dpkg -L lists $f" sh -c 'echo "$1" | grep -qx "$0"' "$f" "$listing"
 done

@@ -1,0 +1,565 @@
+-- SPDX-License-Identifier: ISC
+-- ses-feedback: every function and procedure, in one place. `ses-feedback
+-- migrate` applies this file on every run, in the same transaction as the
+-- numbered migrations and before them (their CHECKs and triggers call these
+-- functions), so it must stay idempotent: CREATE OR REPLACE, and a DROP
+-- FUNCTION IF EXISTS just above a function whose result type or parameter
+-- names change. Parameters are p_..., PL/pgSQL locals v_....
+
+-- Bodies are checked when first called, not here: on a new database the
+-- tables a SQL function names are created after this file (as in a
+-- pg_dump restore).
+SET LOCAL check_function_bodies = off;
+
+-- A function created later by the role that runs migrate is not
+-- executable by PUBLIC either; roles.sql grants what each role needs. (The
+-- IN SCHEMA form cannot take away the built-in EXECUTE for PUBLIC, so this
+-- applies to the role's functions in this database.)
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+-- ---- addresses -------------------------------------------------------------
+
+-- normalize_email() is the SQL half of src/addr.c: an RFC 5321 mailbox
+-- (RFC 6531 for UTF-8) -- a dot-atom or quoted local part, "@", a domain
+-- of two or more labels or an address literal -- with a display name
+-- around <...> dropped, and ASCII letters lowered (nothing that depends on
+-- the database's locale, so C and SQL agree on every input). NULL for
+-- anything else. tests/fixtures/addresses.tsv holds the cases both must
+-- agree on; ingest(), suppress(), is_suppressed() and the CSV import all
+-- go through it, and the email columns are CHECKed against it.
+CREATE OR REPLACE FUNCTION ses_feedback.normalize_email(p_email text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN octet_length(v_mailbox) <= 320 AND v_mailbox ~ (
+                  '^(' ||
+                  -- dot-atom: atext+ ("." atext+)*
+                  '[A-Za-z0-9!#$%&''*+/=?^_`{|}~\u0080-\U0010ffff-]+'
+                  '(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~\u0080-\U0010ffff-]+)*' ||
+                  -- or a quoted string: qtextSMTP / quoted-pairSMTP
+                  '|"([\x20\x21\x23-\x5b\x5d-\x7e\u0080-\U0010ffff]|\\[\x20-\x7e])*"' ||
+                  ')@(' ||
+                  -- labels: Let-dig [Ldh-str], two at least
+                  '[A-Za-z0-9\u0080-\U0010ffff]([A-Za-z0-9\u0080-\U0010ffff-]*[A-Za-z0-9\u0080-\U0010ffff])?'
+                  '(\.[A-Za-z0-9\u0080-\U0010ffff]([A-Za-z0-9\u0080-\U0010ffff-]*[A-Za-z0-9\u0080-\U0010ffff])?)+' ||
+                  -- or [IPv4] / [tag:general] (IPv6 is tag IPv6)
+                  '|\[((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])){3}'
+                  '|[A-Za-z0-9-]*[A-Za-z0-9]:[\x21-\x5a\x5e-\x7e]+)\]' ||
+                  ')$')
+           THEN translate(v_mailbox, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+           END
+      FROM (SELECT CASE WHEN v_trimmed LIKE '%>'
+                        THEN btrim(substring(v_trimmed FROM '^[^<>]*<([^<>]*)>$'), E' \t\r\n')
+                        ELSE v_trimmed END AS v_mailbox
+              FROM (SELECT btrim(p_email, E' \t\r\n') AS v_trimmed) t) m
+$$;
+
+-- ---- policy ----------------------------------------------------------------
+
+-- The trigger on ses_feedback.policy: a value must parse as its kind.
+CREATE OR REPLACE FUNCTION ses_feedback.policy_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.value := btrim(NEW.value);
+    IF NEW.kind = 'integer' AND NEW.value !~ '^[0-9]{1,9}$' THEN
+        RAISE EXCEPTION 'policy %: "%" is not a whole number', NEW.name, NEW.value
+            USING ERRCODE = '22023';
+    ELSIF NEW.kind = 'interval' AND NEW.value <> '' THEN
+        BEGIN
+            PERFORM NEW.value::interval;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'policy %: "%" is not an interval such as ''30 days''',
+                NEW.name, NEW.value USING ERRCODE = '22023';
+        END;
+    ELSIF NEW.kind = 'boolean' AND lower(NEW.value) NOT IN ('on', 'off', 'true', 'false') THEN
+        RAISE EXCEPTION 'policy %: "%" is not on or off', NEW.name, NEW.value
+            USING ERRCODE = '22023';
+    END IF;
+    NEW.updated_at := now();
+    NEW.updated_by := current_user;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ses_feedback.policy_value(p_name text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT value FROM ses_feedback.policy WHERE name = p_name
+$$;
+
+CREATE OR REPLACE FUNCTION ses_feedback.policy_interval(p_name text) RETURNS interval
+LANGUAGE sql STABLE AS $$
+    SELECT nullif(btrim(ses_feedback.policy_value(p_name)), '')::interval
+$$;
+
+CREATE OR REPLACE FUNCTION ses_feedback.policy_on(p_name text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(lower(btrim(ses_feedback.policy_value(p_name))) IN ('on', 'true', 'yes', '1'),
+                    false)
+$$;
+
+CREATE OR REPLACE FUNCTION ses_feedback.policy_list(p_name text) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_remove(regexp_split_to_array(
+               coalesce(ses_feedback.policy_value(p_name), ''), '\s*,\s*'), ''), '{}')
+$$;
+
+-- ---- the rules -------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION ses_feedback.reason_rank(p_reason text) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE p_reason WHEN 'complaint' THEN 5 WHEN 'manual' THEN 4
+        WHEN 'hard_bounce' THEN 3 WHEN 'unsubscribe' THEN 2 WHEN 'soft_bounce' THEN 1
+        ELSE 0 END
+$$;
+
+-- Add or strengthen a suppression. An active one keeps the stronger
+-- reason; a lifted one comes back only for an event newer than the lift.
+-- True when it added or strengthened one (and logged it), which is what
+-- ingest() counts.
+CREATE OR REPLACE FUNCTION ses_feedback.apply_suppression(p_email text, p_reason text,
+    p_at timestamptz, p_expires timestamptz, p_notification bigint, p_note text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    v_sup ses_feedback.suppressions;
+BEGIN
+    SELECT * INTO v_sup FROM ses_feedback.suppressions WHERE email = p_email FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO ses_feedback.suppressions AS t
+            (email, reason, first_at, last_at, count, expires_at, notification_id, note)
+        VALUES (p_email, p_reason, p_at, p_at, 1, p_expires, p_notification, p_note)
+        ON CONFLICT (email) DO NOTHING;
+        IF NOT FOUND THEN
+            -- a concurrent insert won; apply on top of it
+            RETURN ses_feedback.apply_suppression(p_email, p_reason, p_at, p_expires,
+                                                  p_notification, p_note);
+        END IF;
+    ELSIF v_sup.lifted_at IS NOT NULL AND p_at <= v_sup.lifted_at THEN
+        RETURN false;  -- an event older than the manual lift does not undo it
+    ELSIF v_sup.lifted_at IS NOT NULL
+          OR (v_sup.expires_at IS NOT NULL AND v_sup.expires_at <= now())
+          OR ses_feedback.reason_rank(p_reason) > ses_feedback.reason_rank(v_sup.reason)
+          OR (p_reason = v_sup.reason AND v_sup.expires_at IS NOT NULL
+              AND (p_expires IS NULL OR p_expires > v_sup.expires_at)) THEN
+        UPDATE ses_feedback.suppressions
+           SET reason = p_reason, expires_at = p_expires, lifted_at = NULL, lifted_by = NULL,
+               lift_note = NULL, notification_id = p_notification, note = p_note,
+               last_at = greatest(last_at, p_at), count = count + 1, updated_at = now()
+         WHERE email = p_email;
+    ELSE
+        UPDATE ses_feedback.suppressions
+           SET last_at = greatest(last_at, p_at), count = count + 1, updated_at = now()
+         WHERE email = p_email;
+        RETURN false;
+    END IF;
+    INSERT INTO ses_feedback.suppression_log (email, action, reason, note, notification_id)
+    VALUES (p_email, 'suppress', p_reason, p_note, p_notification);
+    RETURN true;
+END
+$$;
+
+-- Classify one recipient event by the policy. Returns the outcome kept in
+-- recipient_events.outcome: hard_bounce, soft_bounce, complaint,
+-- unsubscribe, delivery, or record_only.
+CREATE OR REPLACE FUNCTION ses_feedback.classify(p_recipient jsonb, p_event text)
+RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_btype  text := p_recipient->>'bounce_type';
+    v_bsub   text := p_recipient->>'bounce_subtype';
+    v_status text := coalesce(p_recipient->>'status', '');
+BEGIN
+    IF p_event = 'Bounce' THEN
+        IF v_btype = 'Permanent' THEN
+            RETURN 'hard_bounce';
+        ELSIF (v_btype = 'Undetermined' AND ses_feedback.policy_on('soft_bounce_undetermined'))
+           OR (v_btype = 'Transient'
+               AND v_bsub = ANY (ses_feedback.policy_list('soft_bounce_subtypes'))) THEN
+            IF ses_feedback.policy_on('transient_5xx_is_permanent') AND v_status ~ '^5\.' THEN
+                RETURN 'hard_bounce';
+            END IF;
+            RETURN 'soft_bounce';
+        END IF;
+        RETURN 'record_only';
+    ELSIF p_event = 'Complaint' THEN
+        IF p_recipient->>'complaint_feedback_type'
+               = ANY (ses_feedback.policy_list('complaint_ignore_feedback_types'))
+           OR p_recipient->>'complaint_subtype'
+               = ANY (ses_feedback.policy_list('complaint_ignore_subtypes')) THEN
+            RETURN 'record_only';
+        END IF;
+        RETURN 'complaint';
+    ELSIF p_event = 'Delivery' THEN
+        RETURN 'delivery';
+    ELSIF p_event = 'Subscription' THEN
+        IF (p_recipient->>'unsubscribe_all')::boolean IS TRUE
+           AND ses_feedback.policy_on('unsubscribe_suppresses') THEN
+            RETURN 'unsubscribe';
+        END IF;
+        RETURN 'record_only';
+    END IF;
+    RETURN 'record_only';
+END
+$$;
+
+-- The soft-bounce rule, by the events' own timestamps and whatever order
+-- SNS delivers them in: an address is suppressed when soft_bounce_limit
+-- soft bounces fall within soft_bounce_window with no delivery between them
+-- (when delivery_resets_soft_bounces). Run after every soft bounce, and
+-- after a delivery to an address that has soft bounces: a delivery that
+-- arrives late and breaks the run withdraws the soft_bounce suppression it
+-- caused (by expiring it, logged). ingest() takes the same per-address lock
+-- before it writes a soft bounce or a delivery, so concurrent notifications
+-- of one address are decided one after the other, each seeing the others.
+-- True when it added or strengthened a suppression.
+CREATE OR REPLACE FUNCTION ses_feedback.recheck_soft_bounces(p_email text, p_notification bigint)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    v_limit   integer := coalesce(ses_feedback.policy_value('soft_bounce_limit')::integer, 3);
+    v_window  interval := coalesce(ses_feedback.policy_interval('soft_bounce_window'), '30 days');
+    v_resets  boolean := ses_feedback.policy_on('delivery_resets_soft_bounces');
+    v_hit     timestamptz;
+    v_sup     ses_feedback.suppressions;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('ses_feedback.soft:' || p_email));
+    WITH ev AS (
+        SELECT e.occurred_at, e.outcome,
+               CASE WHEN v_resets THEN count(*) FILTER (WHERE e.outcome = 'delivery')
+                                       OVER (ORDER BY e.occurred_at, e.id) ELSE 0 END AS run
+          FROM ses_feedback.recipient_events e
+         WHERE e.email = p_email AND e.outcome IN ('soft_bounce', 'delivery')
+    ), sb AS (
+        SELECT occurred_at,
+               lag(occurred_at, greatest(v_limit, 1) - 1) OVER (PARTITION BY run
+                                                                ORDER BY occurred_at) AS first
+          FROM ev WHERE outcome = 'soft_bounce'
+    )
+    SELECT max(occurred_at) INTO v_hit FROM sb
+     WHERE first IS NOT NULL AND occurred_at - first < v_window;
+    IF v_hit IS NOT NULL THEN
+        RETURN ses_feedback.apply_suppression(p_email, 'soft_bounce', v_hit,
+            v_hit + coalesce(ses_feedback.policy_interval('soft_bounce_expiry'), '30 days'),
+            p_notification, format('%s soft bounces within %s', v_limit, v_window));
+    END IF;
+    SELECT * INTO v_sup FROM ses_feedback.suppressions WHERE email = p_email FOR UPDATE;
+    IF FOUND AND v_sup.reason = 'soft_bounce' AND v_sup.lifted_at IS NULL
+       AND (v_sup.expires_at IS NULL OR v_sup.expires_at > now()) THEN
+        UPDATE ses_feedback.suppressions SET expires_at = now(), updated_at = now()
+         WHERE email = p_email;
+        INSERT INTO ses_feedback.suppression_log
+            (email, action, reason, actor, note, notification_id, expires_at)
+        VALUES (p_email, 'unsuppress', 'soft_bounce', 'ses-feedback',
+                'the soft bounces no longer make a run (a delivery between them arrived)',
+                p_notification, now());
+    END IF;
+    RETURN false;
+END
+$$;
+
+-- Store one verified SNS message: what the handler calls, once per
+-- notification, in one round trip. p_doc carries the envelope fields, the
+-- SES event (message or message_text), the affected recipients and, for
+-- subscription messages, what was done; keys read from it: see
+-- src/handler.c (do_notification, do_subscription). The address comes from
+-- each recipient's original text through normalize_email(); one that is
+-- none is recorded as not_an_address and acted on no further.
+-- result is 'stored', or 'duplicate' (and nothing changed) when the
+-- MessageId is already known; suppressed counts the suppressions the
+-- notification added or strengthened (for the metrics).
+CREATE OR REPLACE FUNCTION ses_feedback.ingest(p_doc jsonb)
+RETURNS TABLE (result text, suppressed integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_nid      bigint;
+    v_eid      bigint;
+    v_rcpt     jsonb;
+    v_event    text := p_doc->>'event_type';
+    v_msg      jsonb := p_doc->'message';
+    v_obj      jsonb;
+    v_at       timestamptz := coalesce((p_doc->>'occurred_at')::timestamptz,
+                                       (p_doc->>'sns_timestamp')::timestamptz);
+    v_outcome  text;
+    v_sub      jsonb := p_doc->'subscription';
+    v_orig     text;
+    v_email    text;
+    v_changed  boolean;
+BEGIN
+    result := 'duplicate';
+    suppressed := 0;
+    INSERT INTO ses_feedback.notifications
+        (sns_message_id, topic_arn, sns_type, sns_timestamp, subject, event_type,
+         ses_message_id, source, occurred_at, message, message_text, source_arn,
+         sending_account, configuration_set, tags)
+    VALUES (p_doc->>'sns_message_id', p_doc->>'topic_arn', p_doc->>'sns_type',
+            (p_doc->>'sns_timestamp')::timestamptz, p_doc->>'subject', v_event,
+            p_doc->>'ses_message_id', p_doc->>'source', v_at, v_msg, p_doc->>'message_text',
+            CASE WHEN jsonb_typeof(v_msg->'mail') = 'object' THEN v_msg->'mail'->>'sourceArn' END,
+            CASE WHEN jsonb_typeof(v_msg->'mail') = 'object'
+                 THEN v_msg->'mail'->>'sendingAccountId' END,
+            CASE WHEN jsonb_typeof(v_msg->'mail'->'tags'->'ses:configuration-set') = 'array'
+                 THEN v_msg->'mail'->'tags'->'ses:configuration-set'->>0 END,
+            CASE WHEN jsonb_typeof(v_msg->'mail') = 'object'
+                  AND jsonb_typeof(v_msg->'mail'->'tags') = 'object' THEN v_msg->'mail'->'tags' END)
+    ON CONFLICT (sns_message_id) DO NOTHING
+    RETURNING id INTO v_nid;
+    IF v_nid IS NULL THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    result := 'stored';
+
+    IF v_sub IS NOT NULL THEN
+        INSERT INTO ses_feedback.subscriptions AS s
+            (topic_arn, subscription_arn, status, subscribe_url, last_message_id,
+             confirmed_at, unsubscribed_at)
+        VALUES (p_doc->>'topic_arn', v_sub->>'subscription_arn', v_sub->>'status',
+                v_sub->>'subscribe_url', p_doc->>'sns_message_id',
+                CASE WHEN v_sub->>'status' = 'confirmed' THEN now() END,
+                CASE WHEN v_sub->>'status' = 'unsubscribed' THEN now() END)
+        ON CONFLICT (topic_arn) DO UPDATE
+           SET subscription_arn = coalesce(excluded.subscription_arn, s.subscription_arn),
+               status = excluded.status, subscribe_url = excluded.subscribe_url,
+               last_message_id = excluded.last_message_id, updated_at = now(),
+               confirmed_at = coalesce(excluded.confirmed_at, s.confirmed_at),
+               unsubscribed_at = coalesce(excluded.unsubscribed_at, s.unsubscribed_at);
+    END IF;
+
+    IF jsonb_typeof(v_msg) = 'object' THEN
+        v_obj := CASE v_event WHEN 'Bounce' THEN v_msg->'bounce'
+                              WHEN 'Complaint' THEN v_msg->'complaint'
+                              WHEN 'Delivery' THEN v_msg->'delivery'
+                              WHEN 'DeliveryDelay' THEN v_msg->'deliveryDelay' END;
+    END IF;
+    IF jsonb_typeof(v_obj) IS DISTINCT FROM 'object' THEN
+        v_obj := NULL;
+    END IF;
+
+    FOR v_rcpt IN SELECT value FROM jsonb_array_elements(coalesce(p_doc->'recipients', '[]'::jsonb))
+    LOOP
+        v_orig := coalesce(v_rcpt->>'original', v_rcpt->>'email', '');
+        v_email := ses_feedback.normalize_email(v_orig);
+        IF v_email IS NULL THEN
+            v_outcome := 'not_an_address';
+        ELSE
+            v_outcome := ses_feedback.classify(v_rcpt, v_event);
+        END IF;
+        IF v_outcome IN ('soft_bounce', 'delivery') THEN
+            -- Soft bounces and deliveries of one address are decided
+            -- together: one transaction at a time, each seeing the others.
+            PERFORM pg_advisory_xact_lock(hashtext('ses_feedback.soft:' || v_email));
+        END IF;
+        INSERT INTO ses_feedback.recipient_events
+            (notification_id, email, email_original, event_type, bounce_type, bounce_subtype,
+             recipient_status, action, diagnostic_code, complaint_feedback_type,
+             complaint_subtype, feedback_id, occurred_at, outcome, reporting_mta,
+             remote_mta_ip, delay_type)
+        VALUES (v_nid, v_email, v_orig, coalesce(v_event, '(none)'), v_rcpt->>'bounce_type',
+                v_rcpt->>'bounce_subtype', v_rcpt->>'status', v_rcpt->>'action',
+                v_rcpt->>'diagnostic_code', v_rcpt->>'complaint_feedback_type',
+                v_rcpt->>'complaint_subtype', v_rcpt->>'feedback_id', v_at, v_outcome,
+                v_obj->>'reportingMTA', v_obj->>'remoteMtaIp', v_obj->>'delayType')
+        ON CONFLICT (event_type, feedback_id, email) DO NOTHING
+        RETURNING id INTO v_eid;
+        IF v_eid IS NULL THEN
+            CONTINUE;  -- the same feedback through another topic: counted once
+        END IF;
+        v_changed := false;
+        IF v_outcome = 'hard_bounce' THEN
+            v_changed := ses_feedback.apply_suppression(v_email, 'hard_bounce', v_at,
+                v_at + ses_feedback.policy_interval('hard_bounce_expiry'), v_nid, NULL);
+        ELSIF v_outcome = 'complaint' THEN
+            v_changed := ses_feedback.apply_suppression(v_email, 'complaint', v_at,
+                v_at + ses_feedback.policy_interval('complaint_expiry'), v_nid, NULL);
+        ELSIF v_outcome = 'unsubscribe' THEN
+            v_changed := ses_feedback.apply_suppression(v_email, 'unsubscribe', v_at,
+                v_at + ses_feedback.policy_interval('unsubscribe_expiry'), v_nid, NULL);
+        ELSIF v_outcome = 'soft_bounce'
+           OR (v_outcome = 'delivery' AND EXISTS (
+                   SELECT 1 FROM ses_feedback.recipient_events e
+                    WHERE e.email = v_email AND e.outcome = 'soft_bounce')) THEN
+            v_changed := ses_feedback.recheck_soft_bounces(v_email, v_nid);
+        END IF;
+        IF v_changed THEN
+            suppressed := suppressed + 1;
+        END IF;
+    END LOOP;
+    RETURN NEXT;
+END
+$$;
+
+-- ---- what senders and operators call ---------------------------------------
+
+-- Senders may ask about an address without reading the table: the
+-- question runs with the schema owner's rights, on a fixed search_path.
+-- PL/pgSQL, because it keeps its plan for the session: a SQL-language
+-- function called once per query is planned again on every call (about
+-- four times slower when each send asks once; see bench/is_suppressed.sh).
+CREATE OR REPLACE FUNCTION ses_feedback.is_suppressed(p_email text) RETURNS boolean
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM ses_feedback.suppressions s
+         WHERE s.email = ses_feedback.normalize_email(p_email)
+           AND s.lifted_at IS NULL
+           AND (s.expires_at IS NULL OR s.expires_at > now()));
+END
+$$;
+
+-- Many addresses at once: one row per address given, in the order given.
+CREATE OR REPLACE FUNCTION ses_feedback.is_suppressed(p_emails text[])
+RETURNS TABLE (email text, suppressed boolean, reason text, expires_at timestamptz)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.e, s.email IS NOT NULL, s.reason, s.expires_at
+      FROM unnest(p_emails) WITH ORDINALITY AS a(e, n)
+      LEFT JOIN ses_feedback.suppressions s
+        ON s.email = ses_feedback.normalize_email(a.e)
+       AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())
+     ORDER BY a.n
+$$;
+
+-- Manual suppression: the same definition of an address; honours
+-- manual_expiry.
+CREATE OR REPLACE FUNCTION ses_feedback.suppress(p_email text, p_note text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_email text := ses_feedback.normalize_email(p_email);
+BEGIN
+    IF v_email IS NULL THEN
+        RAISE EXCEPTION 'not an email address: %', p_email USING ERRCODE = '22023';
+    END IF;
+    PERFORM ses_feedback.apply_suppression(v_email, 'manual', now(),
+        now() + ses_feedback.policy_interval('manual_expiry'), NULL, p_note);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ses_feedback.unsuppress(p_email text, p_note text DEFAULT NULL,
+    p_force boolean DEFAULT false)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    v_email text := ses_feedback.normalize_email(p_email);
+    v_sup   ses_feedback.suppressions;
+BEGIN
+    SELECT * INTO v_sup FROM ses_feedback.suppressions WHERE email = v_email FOR UPDATE;
+    IF NOT FOUND OR v_sup.lifted_at IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    IF v_sup.reason = 'complaint' AND NOT p_force THEN
+        RAISE EXCEPTION '% is suppressed because its owner complained', v_email
+            USING ERRCODE = '42501',
+                  HINT = 'Sending again risks the complaint rate; to lift it anyway call '
+                         'ses_feedback.unsuppress(email, note, true).';
+    END IF;
+    UPDATE ses_feedback.suppressions
+       SET lifted_at = now(), lifted_by = current_user, lift_note = p_note, updated_at = now()
+     WHERE email = v_email;
+    INSERT INTO ses_feedback.suppression_log (email, action, reason, note)
+    VALUES (v_email, 'unsuppress', v_sup.reason, p_note);
+    RETURN true;
+END
+$$;
+
+-- Everything that happened to one address, oldest first.
+CREATE OR REPLACE FUNCTION ses_feedback.history(p_email text)
+RETURNS TABLE (at timestamptz, what text, detail text, actor text, note text,
+               ses_message_id text)
+LANGUAGE sql STABLE AS $$
+    SELECT e.occurred_at, e.event_type,
+           concat_ws(' ', e.bounce_type, e.bounce_subtype, e.recipient_status,
+                     e.complaint_feedback_type, e.delay_type, '-> ' || e.outcome),
+           NULL::text, e.diagnostic_code, n.ses_message_id
+      FROM ses_feedback.recipient_events e
+      JOIN ses_feedback.notifications n ON n.id = e.notification_id
+     WHERE e.email = ses_feedback.normalize_email(p_email)
+    UNION ALL
+    SELECT l.at, l.action, l.reason, l.actor, l.note, NULL
+      FROM ses_feedback.suppression_log l
+     WHERE l.email = ses_feedback.normalize_email(p_email)
+     ORDER BY 1, 2
+$$;
+
+-- ---- retention -------------------------------------------------------------
+
+-- Delete notifications (and their recipient events) received before
+-- now() - p_older_than, p_batch rows per transaction, so no lock is held
+-- for long. Suppressions are never deleted, nor the event that caused an
+-- active one. Run it from cron or pg_cron:
+--   CALL ses_feedback.purge_events('400 days');
+-- A notification younger than SNS's retry limit (and the largest replay
+-- window, SES_FEEDBACK_MAX_AGE at most one day) must stay, or a replay of
+-- it would be stored again: purge_events never removes rows younger than
+-- two days, whatever retention_min_age says.
+CREATE OR REPLACE PROCEDURE ses_feedback.purge_events(p_older_than interval,
+                                                      p_batch integer DEFAULT 5000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_deleted integer;
+    v_total   bigint := 0;
+    v_floor   interval := greatest(coalesce(ses_feedback.policy_interval('retention_min_age'),
+                                            '90 days'), interval '2 days');
+BEGIN
+    IF p_older_than < v_floor THEN
+        RAISE EXCEPTION 'refusing to purge events younger than % (policy retention_min_age; never under 2 days, the replay window)', v_floor
+            USING ERRCODE = '22023';
+    END IF;
+    LOOP
+        DELETE FROM ses_feedback.notifications
+         WHERE id IN (SELECT n.id FROM ses_feedback.notifications n
+                       WHERE n.received_at < now() - p_older_than
+                         AND NOT EXISTS (SELECT 1 FROM ses_feedback.suppressions s
+                                          WHERE s.notification_id = n.id)
+                       ORDER BY n.id LIMIT p_batch);
+        GET DIAGNOSTICS v_deleted = ROW_COUNT;
+        v_total := v_total + v_deleted;
+        COMMIT;
+        EXIT WHEN v_deleted < p_batch;
+    END LOOP;
+    RAISE NOTICE 'purged % notifications', v_total;
+END
+$$;
+
+-- ---- import (used by `ses-feedback suppressions import`) -------------------
+
+-- Load rows staged by the CLI into a temporary table as manual
+-- suppressions. Returns (added, already_suppressed). One statement over
+-- the distinct addresses; apply_suppression() still decides each one, so
+-- the import follows the same rules as suppress().
+CREATE OR REPLACE FUNCTION ses_feedback.import_suppressions(p_note text)
+RETURNS TABLE (added bigint, already bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_bad text;
+BEGIN
+    SELECT i.email INTO v_bad FROM pg_temp.ses_feedback_import i
+     WHERE ses_feedback.normalize_email(i.email) IS NULL LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'not an email address: %', v_bad USING ERRCODE = '22023';
+    END IF;
+    WITH v_in AS (
+        SELECT DISTINCT ON (n.email) n.email, i.reason
+          FROM pg_temp.ses_feedback_import i
+         CROSS JOIN LATERAL (SELECT ses_feedback.normalize_email(i.email) AS email) n
+         ORDER BY n.email, i.reason
+    ), v_state AS (
+        SELECT v_in.*, EXISTS (
+                   SELECT 1 FROM ses_feedback.suppressions s
+                    WHERE s.email = v_in.email AND s.lifted_at IS NULL
+                      AND (s.expires_at IS NULL OR s.expires_at > now())) AS active
+          FROM v_in
+    )
+    -- CASE, not AND: only CASE promises that an address already
+    -- suppressed never reaches apply_suppression().
+    SELECT count(*) FILTER (WHERE CASE WHEN v_state.active THEN false
+                                  ELSE ses_feedback.apply_suppression(v_state.email, 'manual',
+                                      now(), now() + ses_feedback.policy_interval('manual_expiry'),
+                                      NULL, p_note || ' (' || v_state.reason || ')') END),
+           count(*) FILTER (WHERE v_state.active)
+      INTO added, already
+      FROM v_state;
+    RETURN NEXT;
+END
+$$;
+
+-- CREATE OR REPLACE keeps a function's grants, and a role other than the
+-- one that ran migrate before may have created some: nothing here is for
+-- PUBLIC.
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA ses_feedback FROM PUBLIC;
+REVOKE EXECUTE ON ALL PROCEDURES IN SCHEMA ses_feedback FROM PUBLIC;
+RESET check_function_bodies;
