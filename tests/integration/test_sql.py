@@ -627,7 +627,7 @@ def test_migrate_from_version_1_with_data_loses_nothing():
 
 def test_roles_writer_reader_sender_get_only_what_they_need():
     r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U", "postgres",
-               "-d", "sesfb", "-f", os.path.join(H.TOP, "sql", "roles.sql")])
+               "-d", "sesfb", "-f", os.path.join(H.SHARE, "sql", "roles.sql")])
     assert r.returncode == 0, r.stderr
     for login, role in (("w1", "ses_feedback_writer"), ("r1", "ses_feedback_reader"),
                         ("s1", "ses_feedback_sender")):
