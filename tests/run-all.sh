@@ -97,7 +97,9 @@ if [ "${SES_FEEDBACK_SANITIZE:-yes}" = yes ]; then
 		p=$(cat "$san"/tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: PASS')
 		f=$(cat "$san"/tests/unit/*.trs 2>/dev/null | grep -c -E '^:test-result: (FAIL|ERROR|XPASS)')
 		grep -q '^:global-test-result: ERROR' "$san"/tests/unit/*.trs && f=$((f + 1))
-		echo "[sanitize] unit: $p passed, $f failed"
+		s=$(cat "$san"/tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: SKIP')
+		skipped=$((skipped + s))
+		echo "[sanitize] unit: $p passed, $f failed, $s skipped"
 		san_pass=$((san_pass + p))
 		san_fail=$((san_fail + f))
 		grep -E '^(FAILED|attacks: )' "$out" | sed 's/^/[sanitize] /'
