@@ -173,14 +173,15 @@ run_counted soak python3 tests/soak/run.py
 
 # make distcheck: the tarball builds, installs and uninstalls out of tree.
 dc() {
+	dclog=$(mktemp)
 	if make distcheck DISTCHECK_CONFIGURE_FLAGS="--disable-unit-tests --enable-werror" \
-	    >/tmp/ses-feedback-distcheck.log 2>&1; then
+	    >"$dclog" 2>&1; then
 		echo "distcheck: 1 passed, 0 failed"
 	else
-		tail -20 /tmp/ses-feedback-distcheck.log
+		tail -20 "$dclog"
 		echo "distcheck: 0 passed, 1 failed"
 	fi
-	rm -f ses-feedback-*.tar.gz
+	rm -f ses-feedback-*.tar.gz "$dclog"
 }
 run_counted distcheck dc
 
