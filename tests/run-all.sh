@@ -6,6 +6,12 @@
 # ends with one line: N passed, N failed, N skipped. A skipped test (one that
 # cannot run here, such as what needs root) prints its reason.
 set -u
+# nginx, apache2, pgbouncer: /usr/sbin is not in a Debian user's PATH.
+case :$PATH: in
+*:/usr/sbin:*) ;;
+*) PATH=$PATH:/usr/sbin:/sbin ;;
+esac
+export PATH
 cd "$(dirname "$0")/.."
 top=$(pwd)
 

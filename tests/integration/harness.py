@@ -25,6 +25,11 @@ SRC_BIN = os.path.abspath(os.environ.get("SES_FEEDBACK_BIN", os.path.join(TOP, "
 PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 KEEP_TMP = bool(os.environ.get("SES_FEEDBACK_KEEP_TMP"))
 
+# nginx, apache2 and pgbouncer live in /usr/sbin, which a user other than
+# root does not have in PATH on Debian.
+_path = os.environ.get("PATH", "/usr/bin:/bin").split(":")
+os.environ["PATH"] = ":".join(_path + [d for d in ("/usr/sbin", "/sbin") if d not in _path])
+
 
 class Skip(Exception):
     """Raised by a test that cannot run here; the runner counts it as
