@@ -3,16 +3,23 @@
 # The whole test suite: installs what is missing (Debian 12, as root), builds
 # with warnings as errors, runs the cmocka unit tests and the integration
 # tests (real PostgreSQL, nginx, spawn-fcgi, HTTPS stand-in for SNS), and
-# ends with one line: N passed, N failed.
+# ends with one line: N passed, N failed, N skipped. A skipped test (one that
+# cannot run here, such as what needs root) prints its reason.
 set -u
+# nginx, apache2, pgbouncer: /usr/sbin is not in a Debian user's PATH.
+case :$PATH: in
+*:/usr/sbin:*) ;;
+*) PATH=$PATH:/usr/sbin:/sbin ;;
+esac
+export PATH
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-"$top/tests/install-deps.sh" || { echo "0 passed, 1 failed"; exit 1; }
+"$top/tests/install-deps.sh" || { echo "install-deps.sh failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 fail_build() {
 	echo "build failed: $1" >&2
-	echo "0 passed, 1 failed"
+	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 }
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
@@ -23,14 +30,23 @@ fi
 ./configure --enable-werror ${CONFIGURE_FLAGS:-} >/dev/null || fail_build configure
 make -j"$(nproc)" >/dev/null || fail_build make
 
-# counts NAME LOG: set p and f from LOG's last "NAME: N passed, M failed"
-# line; no such line counts as one failure.
+# counts NAME LOG: set p, f and s from LOG's last
+# "NAME: N passed, M failed[, K skipped]" line; no such line counts as one
+# failure (and the end of LOG is shown).
 counts() {
 	l=$(grep "$1: [0-9]* passed, [0-9]* failed" "$2" | tail -1)
 	p=$(echo "$l" | sed -n "s/.*$1: \([0-9]*\) passed.*/\1/p")
-	f=$(echo "$l" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
-	[ -n "$p" ] || { p=0; f=1; echo "$1: no result"; }
+	f=$(echo "$l" | sed -n 's/.* \([0-9]*\) failed\(, [0-9]* skipped\)\{0,1\}$/\1/p')
+	s=$(echo "$l" | sed -n 's/.* failed, \([0-9]*\) skipped$/\1/p')
+	[ -n "$s" ] || s=0
+	if [ -z "$p" ] || [ -z "$f" ]; then
+		p=0
+		f=1
+		echo "$1: no result line; the end of its output:"
+		tail -40 "$2"
+	fi
 }
+skipped=0
 
 start=$(date +%s)
 checklog=$(mktemp)
@@ -39,10 +55,13 @@ grep -E '^(FAILED|attacks: )' "$checklog"
 counts attacks "$checklog"
 att_pass=$p
 att_fail=$f
+skipped=$((skipped + s))
 [ "$f" -eq 0 ] || tail -30 "$checklog"
 rm -f "$checklog"
 unit_pass=$(cat tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: PASS')
 unit_fail=$(cat tests/unit/*.trs 2>/dev/null | grep -c -E '^:test-result: (FAIL|ERROR|XPASS)')
+unit_skip=$(cat tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: SKIP')
+skipped=$((skipped + unit_skip))
 for t in tests/unit/*.log; do
 	grep -q -E '^(not ok|Bail out)' "$t" && { echo "--- $t"; grep -E '^(not ok|#)' "$t" | head -20; }
 done
@@ -50,7 +69,7 @@ done
 for t in tests/unit/*.trs; do
 	grep -q '^:global-test-result: ERROR' "$t" && unit_fail=$((unit_fail + 1))
 done
-echo "unit: $unit_pass passed, $unit_fail failed"
+echo "unit: $unit_pass passed, $unit_fail failed, $unit_skip skipped"
 
 out=$(mktemp)
 python3 tests/integration/run.py 2>&1 | tee "$out"
@@ -58,6 +77,7 @@ counts integration "$out"
 rm -f "$out"
 int_pass=$p
 int_fail=$f
+skipped=$((skipped + s))
 
 # The integration suite once more against a build with AddressSanitizer and
 # UndefinedBehaviorSanitizer: any report in any log fails the last test.
@@ -73,29 +93,37 @@ if [ "${SES_FEEDBACK_SANITIZE:-yes}" = yes ]; then
 		tar --exclude=./tests/tmp -cf - . | tar -C "$san" -xf -
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	if (cd "$san" && ./autogen.sh >/dev/null 2>&1 &&
+	if (cd "$san" && ./autogen.sh >build.log 2>&1 &&
 		./configure --enable-werror \
 		    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		    LDFLAGS="-fsanitize=address,undefined" >/dev/null &&
-		make -j"$(nproc)" >/dev/null 2>&1); then
+		    LDFLAGS="-fsanitize=address,undefined" >>build.log 2>&1 &&
+		make -j"$(nproc)" >>build.log 2>&1); then
 		out=$(mktemp)
 		(cd "$san" && make -j"$(nproc)" check >"$out" 2>&1)
 		p=$(cat "$san"/tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: PASS')
 		f=$(cat "$san"/tests/unit/*.trs 2>/dev/null | grep -c -E '^:test-result: (FAIL|ERROR|XPASS)')
 		grep -q '^:global-test-result: ERROR' "$san"/tests/unit/*.trs && f=$((f + 1))
-		echo "[sanitize] unit: $p passed, $f failed"
+		s=$(cat "$san"/tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: SKIP')
+		skipped=$((skipped + s))
+		echo "[sanitize] unit: $p passed, $f failed, $s skipped"
 		san_pass=$((san_pass + p))
 		san_fail=$((san_fail + f))
 		grep -E '^(FAILED|attacks: )' "$out" | sed 's/^/[sanitize] /'
 		counts attacks "$out"
 		san_pass=$((san_pass + p))
 		san_fail=$((san_fail + f))
+		skipped=$((skipped + s))
+		[ "$f" -eq 0 ] || tail -30 "$out"
+		# A failure is shown with its traceback, a skip with its reason.
 		SES_FEEDBACK_BIN="$san/ses-feedback" \
 		python3 tests/integration/run.py 2>&1 | sed 's/^/[sanitize] /' | tee "$out" |
-			grep -E "FAILED|integration: "
+			awk '/^\[sanitize\] (ok|SKIP|FAILED) / { show = 0 }
+			     /^\[sanitize\] (FAILED|SKIP) |integration: / { show = 1 }
+			     show'
 		counts integration "$out"
 		san_pass=$((san_pass + p))
 		san_fail=$((san_fail + f))
+		skipped=$((skipped + s))
 		# The database faults (read-only, restart) drive every statement
 		# error path; replay.py fails on any sanitizer report in its logs.
 		SES_FEEDBACK_BIN="$san/ses-feedback" REPLAY_N=300 \
@@ -106,7 +134,8 @@ if [ "${SES_FEEDBACK_SANITIZE:-yes}" = yes ]; then
 		san_fail=$((san_fail + f))
 		rm -f "$out"
 	else
-		echo "sanitizer build failed"
+		echo "sanitizer build failed; the end of $san/build.log:"
+		tail -30 "$san/build.log"
 		san_fail=1
 	fi
 	unset ASAN_OPTIONS UBSAN_OPTIONS
@@ -119,13 +148,22 @@ count_line() {
 	counts "$1" "$2"
 	extra_pass=$((extra_pass + p))
 	extra_fail=$((extra_fail + f))
+	skipped=$((skipped + s))
 }
-run_counted() { # NAME LOGPREFIX command...
+# run_counted NAME command...: shows the command's failure, skip and result
+# lines; when something failed, the last 60 lines of its output too, so the
+# reason is there without a rerun.
+run_counted() {
 	name=$1
 	shift
 	out=$(mktemp)
-	"$@" 2>&1 | sed "s/^/[$name] /" | tee "$out" | grep -E "FAILED|: [0-9]+ passed|soak: |replay: " || true
+	"$@" 2>&1 | sed "s/^/[$name] /" | tee "$out" |
+		grep -E "FAIL|SKIP|: [0-9]+ passed|soak: |replay: " || true
 	count_line "$name" "$out"
+	if [ "$f" -ne 0 ]; then
+		echo "[$name] --- the last 60 lines of its output:"
+		tail -60 "$out"
+	fi
 	rm -f "$out"
 }
 
@@ -149,21 +187,21 @@ run_counted soak python3 tests/soak/run.py
 
 # make distcheck: the tarball builds, installs and uninstalls out of tree.
 dc() {
+	dclog=$(mktemp)
 	if make distcheck DISTCHECK_CONFIGURE_FLAGS="--disable-unit-tests --enable-werror" \
-	    >/tmp/ses-feedback-distcheck.log 2>&1; then
+	    >"$dclog" 2>&1; then
 		echo "distcheck: 1 passed, 0 failed"
 	else
-		tail -20 /tmp/ses-feedback-distcheck.log
+		tail -20 "$dclog"
 		echo "distcheck: 0 passed, 1 failed"
 	fi
-	rm -f ses-feedback-*.tar.gz
+	rm -f ses-feedback-*.tar.gz "$dclog"
 }
 run_counted distcheck dc
 
-# The Debian package: build, install, check, purge (as root only).
-if [ "$(id -u)" = 0 ] && ! dpkg -s ses-feedback >/dev/null 2>&1; then
-	run_counted packaging sh tests/packaging/run.sh
-fi
+# The Debian package: build, install, check, purge. It skips itself (with
+# the reason) when not root or when ses-feedback is installed already.
+run_counted packaging sh tests/packaging/run.sh
 
 # SNS-like replay with faults (REPLAY_N notifications).
 if [ -f tests/replay/replay.py ]; then
@@ -174,5 +212,5 @@ end=$(date +%s)
 echo "suite took $((end - start))s"
 passed=$((unit_pass + att_pass + int_pass + san_pass + extra_pass))
 failed=$((unit_fail + att_fail + int_fail + san_fail + extra_fail))
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -152,8 +152,8 @@ class World:
         return "".join('        fastcgi_param %s "%s";\n' % kv for kv in p.items())
 
     def location(self, path, **over):
-        return ("    location = %s {\n%s        include %s/nginx/ses-feedback.conf;\n    }\n"
-                % (path, self.params(**over), H.TOP))
+        return ("    location = %s {\n%s        include %s;\n    }\n"
+                % (path, self.params(**over), H.snippet()))
 
     def nginx_http(self):
         return ("upstream ses_feedback { server unix:%s; keepalive 4; }\n"

@@ -39,11 +39,13 @@ if ! libs=$(pkg-config --cflags --libs json-c libcurl libcrypto); then
 fi
 
 # config.h comes from ./configure; without it, the two names src/ uses.
-incs="-I$root/src -I$root"
+# Paths relative to $root (clang runs there): the word lists below must
+# not split a tree path with a space in it.
+incs="-Isrc -I."
 if [ ! -f "$root/config.h" ]; then
 	printf '#define PACKAGE_NAME "ses-feedback"\n#define PACKAGE_VERSION "fuzz"\n' \
 	    >"$build/config.h"
-	incs="$incs -I$build"
+	incs="$incs -Itests/fuzz/build"
 fi
 
 max_len_of() {
@@ -63,15 +65,15 @@ for n in $FUZZ_ONLY; do
 		echo "fuzz: no harness tests/fuzz/fuzz_$n.c" >&2
 		exit 2
 	fi
-	files="$here/fuzz_$n.c"
+	files="tests/fuzz/fuzz_$n.c"
 	for s in $srcs; do
-		files="$files $root/src/$s"
+		files="$files src/$s"
 	done
 	rm -f "$build/fuzz_$n"
 	# $files, $incs and $libs are word lists: split on purpose.
 	# shellcheck disable=SC2086
-	"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -Wall -Wextra $incs $files $libs -o "$build/fuzz_$n" \
+	(cd "$root" && exec "$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -Wall -Wextra $incs $files $libs -o "$build/fuzz_$n") \
 	    >"$build/fuzz_$n.build.log" 2>&1 &
 	pids="$pids $!"
 done
@@ -326,7 +328,7 @@ for n in $FUZZ_ONLY; do
 	what=$(grep -m 1 -e '^SUMMARY: ' -e 'runtime error:' -e '^==[0-9]*== \{0,1\}ERROR' "$log")
 	echo "fuzz_$n: FAIL (exit $rc) after ${execs:-?} executions: ${what:-see log}"
 	# The frames in our own code say where to look.
-	grep -E '^ +#[0-9]+ 0x[0-9a-f]+ in [^ ]+ [^ ]*/(src|tests/fuzz)/[^ /]+\.c:' "$log" |
+	grep -E '^ +#[0-9]+ 0x[0-9a-f]+ in [^ ]+ ([^ ]*/)?(src|tests/fuzz)/[^ /]+\.c:' "$log" |
 	    awk '!seen[$4]++' | head -n 6
 	sed -n 's/.*Test unit written to \(.*\)$/  reproducer: \1/p' "$log"
 	echo "  log: $log"

@@ -3,6 +3,7 @@
 a local HTTPS server standing in for the SNS hosts, all under one temp dir,
 all on loopback, always torn down.
 """
+import atexit
 import http.client
 import http.server
 import os
@@ -18,8 +19,114 @@ import time
 import urllib.parse
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("SES_FEEDBACK_BIN", os.path.join(TOP, "ses-feedback"))
+# The program as built: in the clone, which other users may not be able to
+# reach (a clone in /root, mode 0700). Tests use BIN, its installed copy.
+SRC_BIN = os.path.abspath(os.environ.get("SES_FEEDBACK_BIN", os.path.join(TOP, "ses-feedback")))
 PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
+KEEP_TMP = bool(os.environ.get("SES_FEEDBACK_KEEP_TMP"))
+
+# nginx, apache2 and pgbouncer live in /usr/sbin, which a user other than
+# root does not have in PATH on Debian.
+_path = os.environ.get("PATH", "/usr/bin:/bin").split(":")
+os.environ["PATH"] = ":".join(_path + [d for d in ("/usr/sbin", "/sbin") if d not in _path])
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here; the runner counts it as
+    skipped and prints the reason."""
+
+
+def _reachable(path):
+    """Every directory from / down to path is searchable by everyone, and
+    the path has no white space (nginx and Apache configurations quote
+    nothing)."""
+    if any(c.isspace() for c in path):
+        return False
+    d = os.path.abspath(path)
+    while True:
+        try:
+            if not os.stat(d).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        if d == "/":
+            return True
+        d = os.path.dirname(d)
+
+
+def world_base():
+    """A directory for test temp dirs that other users (postgres, nobody,
+    www-data) can reach: $TMPDIR if it is, else /tmp."""
+    for d in (tempfile.gettempdir(), "/tmp"):
+        if _reachable(d):
+            return d
+    raise RuntimeError("neither %s nor /tmp is searchable by other users: the tests run "
+                       "programs as postgres, nobody and www-data" % tempfile.gettempdir())
+
+
+class Prefix:
+    """The test install prefix: a 0755 directory under world_base() holding
+    what other users execute or read, copied from the tree:
+    sbin/ses-feedback (from SES_FEEDBACK_BIN or the top of the tree) and
+    share/ses-feedback/{nginx,apache,sql}. Removed when the process exits
+    (kept with SES_FEEDBACK_KEEP_TMP)."""
+
+    DATA = ("nginx", "apache", "sql")
+
+    def __init__(self):
+        if not os.path.isfile(SRC_BIN):
+            raise RuntimeError("%s not found: build it first (./autogen.sh && ./configure "
+                               "&& make) or set SES_FEEDBACK_BIN" % SRC_BIN)
+        self.dir = tempfile.mkdtemp(prefix="sesfb-prefix-", dir=world_base())
+        os.chmod(self.dir, 0o755)
+        sbin = os.path.join(self.dir, "sbin")
+        os.mkdir(sbin, 0o755)
+        self.bin = os.path.join(sbin, "ses-feedback")
+        shutil.copyfile(SRC_BIN, self.bin)
+        os.chmod(self.bin, 0o755)
+        self.share = os.path.join(self.dir, "share", "ses-feedback")
+        for d in self.DATA:
+            shutil.copytree(os.path.join(TOP, d), os.path.join(self.share, d))
+        for root, dirs, files in os.walk(self.dir):
+            os.chmod(root, 0o755)
+            for f in files:
+                p = os.path.join(root, f)
+                if p != self.bin:
+                    os.chmod(p, 0o644)
+        atexit.register(self.cleanup)
+
+    def cleanup(self):
+        if KEEP_TMP:
+            print("# kept test prefix", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_prefix = None
+
+
+def prefix():
+    global _prefix
+    if _prefix is None:
+        _prefix = Prefix()
+    return _prefix
+
+
+def __getattr__(name):
+    """BIN (the installed program), SHARE (its data files) and PREFIX are
+    made on first use, so importing the harness installs nothing."""
+    if name == "BIN":
+        return prefix().bin
+    if name == "SHARE":
+        return prefix().share
+    if name == "PREFIX":
+        return prefix().dir
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
+def snippet(name="ses-feedback.conf"):
+    """The installed copy of a shipped nginx file."""
+    return os.path.join(prefix().share, "nginx", name)
 
 
 def free_port():
@@ -50,7 +157,7 @@ def run(cmd, **kw):
 
 class Tmp:
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="sesfb-")
+        self.dir = tempfile.mkdtemp(prefix="sesfb-", dir=world_base())
         os.chmod(self.dir, 0o755)
 
     def path(self, *p):
@@ -293,7 +400,8 @@ def service_owned_dir(path):
 
 
 def serve_cmd(sock, workers=2, extra=()):
-    cmd = WRAPPER + [BIN, "serve", "--listen", "unix:" + sock, "--workers", str(workers),
+    cmd = WRAPPER + [prefix().bin, "serve", "--listen", "unix:" + sock,
+                     "--workers", str(workers),
                      "--socket-mode", "0666"] + list(extra)
     if os.geteuid() == 0:
         cmd += ["--user", SERVICE_USER]
@@ -323,8 +431,8 @@ def start_spawn_fcgi(tmp, name, env, children=2):
     if os.geteuid() == 0:
         args += ["-u", "nobody", "-g", "nogroup"]
     with open(log, "ab") as f:
-        r = subprocess.run(args + ["--"] + WRAPPER + [BIN], stdout=f, stderr=subprocess.STDOUT,
-                           env=service_env(env))
+        r = subprocess.run(args + ["--"] + WRAPPER + [prefix().bin], stdout=f,
+                           stderr=subprocess.STDOUT, env=service_env(env))
     if r.returncode != 0:
         raise RuntimeError("spawn-fcgi failed: " + open(log).read())
     wait_for(lambda: os.path.exists(sock), what="spawn-fcgi socket")

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: ISC
 """Run integration test modules: each test_* function in file order, one
 shared world per module (setup/teardown). Prints one line per test and
-closes with `N passed, N failed`."""
+closes with `integration: N passed, N failed, N skipped`.
+
+A test that cannot run here raises harness.Skip(reason): it is printed as
+`SKIP   module.test: reason` and counted as skipped, not passed."""
 import importlib
 import inspect
 import os
@@ -13,10 +16,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
+import harness as H  # noqa: E402
+
+
 def main(argv):
     mods = argv[1:] or ["test_core", "test_sql", "test_abuse", "test_pgbouncer", "test_apache"]
     only = os.environ.get("TEST_ONLY")
-    passed = failed = 0
+    passed = failed = skipped = 0
     for name in mods:
         mod = importlib.import_module(name)
         tests = [(n, f) for n, f in vars(mod).items()
@@ -42,13 +48,16 @@ def main(argv):
                     f()
                     passed += 1
                     print("ok     %s.%s (%.2fs)" % (name, n, time.time() - t0), flush=True)
+                except H.Skip as e:
+                    skipped += 1
+                    print("SKIP   %s.%s: %s" % (name, n, e), flush=True)
                 except Exception as e:
                     failed += 1
                     print("FAILED %s.%s: %s" % (name, n, e), flush=True)
                     traceback.print_exc(limit=3)
         finally:
             mod.teardown()
-    print("integration: %d passed, %d failed" % (passed, failed))
+    print("integration: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 
 

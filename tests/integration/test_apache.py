@@ -30,7 +30,6 @@ import test_core as C
 
 APACHE = os.environ.get("APACHE_BIN", "/usr/sbin/apache2")
 MODULES = os.environ.get("APACHE_MODULES", "/usr/lib/apache2/modules")
-SNIPPETS = os.path.join(H.TOP, "apache")
 WEB_USER = "www-data"
 PATH = "/sns/ses-feedback"
 # What the processes' own environment allows: not the topics the tests use.
@@ -119,7 +118,7 @@ class Apache:
 def shipped(name, **subs):
     """A shipped snippet with the placeholders it marks replaced. Each
     placeholder must be there: a snippet that drifts fails here."""
-    with open(os.path.join(SNIPPETS, name)) as f:
+    with open(os.path.join(H.SHARE, "apache", name)) as f:
         text = f.read()
     for old, new in subs.items():
         assert old in text, "%s: placeholder %r not found" % (name, old)

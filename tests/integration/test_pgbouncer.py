@@ -67,7 +67,7 @@ def setup():
     W.nginx = H.Nginx(C.W.tmp, "nxpgb",
                       "upstream ses_feedback { server unix:%s; }\n"
                       "server {\n listen 127.0.0.1:@PORT@;\n location = /sns {\n"
-                      "  include %s/nginx/ses-feedback.conf;\n }\n}\n" % (W.sock, H.TOP))
+                      "  include %s;\n }\n}\n" % (W.sock, H.snippet()))
 
 
 def teardown():

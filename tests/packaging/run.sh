@@ -3,10 +3,13 @@
 # Packaging test: build the ses-feedback .deb from a temporary copy of the
 # working tree (the files git knows of, plus new untracked ones it does not
 # ignore), install it, check what it installed, then purge it again.
-# Needs root (dpkg -i) and apt-get for missing build dependencies; leaves
+# Needs root (dpkg -i) and apt-get for missing build dependencies (those of
+# debian/control's Build-Depends, plus build-essential and dpkg-dev); leaves
 # the build dependencies installed, removes the package, and removes the
 # ses-feedback user and group if they did not exist before.
-# Ends with `packaging: N passed, M failed`; exit 0 only if all passed.
+# Ends with `packaging: N passed, M failed, K skipped`; every failure prints
+# why (the check's output, or the end of the build or install log). Exit 0
+# only if all passed; 77 when skipped (not root, or ses-feedback installed).
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,24 +17,32 @@ pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
+check() { # check DESCRIPTION COMMAND...: on failure, the command's output too
+	what=$1
 	shift
-	if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi
+	if check_out=$("$@" 2>&1); then
+		ok "$what"
+	else
+		bad "$what (exit $?)"
+		[ -z "$check_out" ] || printf '%s\n' "$check_out" | tail -20 | sed 's/^/     /'
+	fi
 }
 finish() {
-	echo "packaging: $pass passed, $fail failed"
+	echo "packaging: $pass passed, $fail failed, 0 skipped"
 	[ "$fail" -eq 0 ]
 	exit
 }
+skip() {
+	echo "SKIP packaging: $*"
+	echo "packaging: 0 passed, 0 failed, 1 skipped"
+	exit 77
+}
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "tests/packaging/run.sh: run as root (it installs and purges the package)" >&2
-	exit 2
+	skip "needs root (it installs and purges the package)"
 fi
 if dpkg-query -W -f '${Status}' ses-feedback 2>/dev/null | grep -q 'installed'; then
-	echo "tests/packaging/run.sh: ses-feedback is already installed; not touching it" >&2
-	exit 2
+	skip "ses-feedback is already installed; not touching it"
 fi
 user_existed=no
 getent passwd ses-feedback >/dev/null && user_existed=yes
@@ -64,36 +75,60 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Build dependencies: dpkg-dev, debhelper and the -dev packages of
-# debian/control (only what is missing; nothing from the network otherwise).
-deps="dpkg-dev debhelper pkg-config libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev"
+# Build dependencies: build-essential, dpkg-dev and debian/control's
+# Build-Depends (the first of alternatives, without versions; the virtual
+# debhelper-compat is debhelper). Only what is missing is installed.
+[ -f "$root/debian/control" ] || { bad "debian/control exists in $root"; finish; }
+deps="build-essential dpkg-dev $(sed -n '/^Build-Depends/,/^[^[:space:]]/{
+		s/^Build-Depends[^:]*://; /^[^[:space:]]/d; p; }' "$root/debian/control" |
+	tr ',' '\n' | sed 's/|.*//; s/[[(<].*//; s/:any//; s/[[:space:]]//g' |
+	sed 's/^debhelper-compat$/debhelper/' | grep -v '^$' | sort -u | tr '\n' ' ')"
+case $deps in
+*debhelper*) ;;
+*) bad "Build-Depends read from debian/control (got: $deps)"; finish ;;
+esac
 missing=
 for p in $deps; do
 	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
 	echo "== apt-get install$missing"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing \
-		>"$tmp/apt.log" 2>&1 || { tail -20 "$tmp/apt.log"; bad "install build dependencies"; finish; }
+	export DEBIAN_FRONTEND=noninteractive
+	# A minimal root may have no package lists yet: update once and retry.
+	if ! apt-get install -y --no-install-recommends $missing >"$tmp/apt.log" 2>&1; then
+		{ apt-get update && apt-get install -y --no-install-recommends $missing; } \
+			>>"$tmp/apt.log" 2>&1 ||
+			{ tail -20 "$tmp/apt.log"; bad "apt-get install$missing"; finish; }
+	fi
 fi
+ok "build dependencies installed:$(printf ' %s' $deps)"
 
+# The files git knows of, plus new untracked ones it does not ignore; a tree
+# without git (or not a git checkout): everything but build outputs.
 echo "== copy the tree to $tmp/src"
 mkdir "$tmp/src"
-(cd "$root" && git ls-files -z --cached --others --exclude-standard |
-	xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done; true' sh |
-	tar --null -T - -cf -) | tar -C "$tmp/src" -xf -
-[ -f "$tmp/src/debian/control" ] || { bad "debian/ in the copy"; finish; }
+if command -v git >/dev/null && git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+		xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done; true' sh |
+		tar --null -T - -cf -) | tar -C "$tmp/src" -xf -
+else
+	# (dpkg-buildpackage's clean step runs `make distclean` in the copy)
+	echo "   (no git: copying the tree but for test and fuzz outputs)"
+	(cd "$root" && tar --exclude=./.git --exclude=./tests/tmp --exclude=./tests/fuzz/build \
+		--exclude=./quickstart -cf - .) | tar -C "$tmp/src" -xf -
+fi
+[ -f "$tmp/src/debian/control" ] || { bad "debian/ in the copy of $root"; finish; }
 
 echo "== dpkg-buildpackage -us -uc -b"
 if (cd "$tmp/src" && dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
 	ok "dpkg-buildpackage -us -uc -b"
 else
-	tail -30 "$tmp/build.log"
-	bad "dpkg-buildpackage -us -uc -b"
+	bad "dpkg-buildpackage -us -uc -b; the end of its log:"
+	tail -40 "$tmp/build.log" | sed 's/^/     /'
 	finish
 fi
 deb=$(ls "$tmp"/ses-feedback_*.deb 2>/dev/null | head -1)
-[ -n "$deb" ] || { bad "binary package built"; finish; }
+[ -n "$deb" ] || { bad "binary package built (no ses-feedback_*.deb in $tmp: $(ls "$tmp"))"; finish; }
 ok "built $(basename "$deb")"
 
 deps_field=$(dpkg-deb -f "$deb" Depends)
@@ -112,8 +147,8 @@ if dpkg -i "$deb" >"$tmp/install.log" 2>&1; then
 	ok "dpkg -i $(basename "$deb")"
 else
 	installed=yes # half-installed: purge it all the same
-	cat "$tmp/install.log"
-	bad "dpkg -i $(basename "$deb")"
+	bad "dpkg -i $(basename "$deb"); its output:"
+	sed 's/^/     /' "$tmp/install.log"
 	finish
 fi
 
@@ -144,6 +179,17 @@ units="ses-feedback.socket ses-feedback.service ses-feedback-serve.service"
 for u in $units; do
 	check "unit $u installed" test -n "$unitdir" -a -f "$unitdir/$u"
 done
+# systemd/ holds the one copy of each unit; `make install` writes it with
+# ExecStart= in the configured sbindir, which for the package is /usr/sbin.
+for u in $units; do
+	check "unit $u is systemd/$u with sbindir /usr/sbin" \
+		sh -c 'sed "s|/usr/sbin/ses-feedback|/usr/sbin/ses-feedback|" "$1" | diff - "$0"' \
+		"$unitdir/$u" "$root/systemd/$u"
+done
+check "service units start /usr/sbin/ses-feedback" \
+	sh -c 'grep -q "^ExecStart=/usr/sbin/ses-feedback" "$0" &&
+		grep -q "^ExecStart=/usr/sbin/ses-feedback" "$1"' \
+	"$unitdir/ses-feedback.service" "$unitdir/ses-feedback-serve.service"
 check "ses-feedback.socket enabled (sockets.target.wants)" \
 	test -L /etc/systemd/system/sockets.target.wants/ses-feedback.socket
 check "ses-feedback-serve.service not enabled" \
@@ -244,8 +290,8 @@ if dpkg --purge ses-feedback >"$tmp/purge.log" 2>&1; then
 	installed=no
 	ok "dpkg --purge ses-feedback"
 else
-	cat "$tmp/purge.log"
-	bad "dpkg --purge ses-feedback"
+	bad "dpkg --purge ses-feedback; its output:"
+	sed 's/^/     /' "$tmp/purge.log"
 fi
 check "package gone" sh -c '! dpkg-query -W -f "\${Status}" ses-feedback 2>/dev/null | grep -q installed'
 check "binary, units, conffile and enablement link gone" \

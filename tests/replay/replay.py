@@ -85,8 +85,9 @@ FAULTS = [f for f in os.environ.get("REPLAY_FAULTS", ",".join(ALL_FAULTS)).split
 RESTART_WAIT = float(os.environ.get("REPLAY_RESTART_WAIT", "10"))
 DEADLINE = float(os.environ.get("REPLAY_DEADLINE", "900"))
 SOFT_ORDER = os.environ.get("REPLAY_SOFT_ORDER", "ordered")
-SNIPPET = os.path.abspath(os.environ.get("REPLAY_NGINX_SNIPPET") or
-                          os.path.join(H.TOP, "nginx", "ses-feedback.conf"))
+# The shipped snippet's installed copy (H.snippet()) unless one is named.
+SNIPPET = os.path.abspath(os.environ["REPLAY_NGINX_SNIPPET"]) \
+    if os.environ.get("REPLAY_NGINX_SNIPPET") else None
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-replay"
 ALLOWED = "arn:aws:sns:us-east-1:123456789012:ses-*"
@@ -442,7 +443,7 @@ class World:
                   "SES_FEEDBACK_CERT_CACHE": self.cache}
         loc = ("    location = %s {\n%s        include %s;\n    }\n"
                % (PATH, "".join('        fastcgi_param %s "%s";\n' % kv
-                                for kv in params.items()), SNIPPET))
+                                for kv in params.items()), SNIPPET or H.snippet()))
         self.nginx = H.Nginx(self.tmp, "nx",
                              "upstream ses_feedback { server unix:%s; }\n"
                              "server {\n    listen 127.0.0.1:@PORT@;\n%s}\n" % (self.sock, loc))
@@ -1144,7 +1145,7 @@ def main():
         ver = H.run([H.BIN, "--version"]).stdout.strip()
         print("  %s (%s, built %s)" % (H.BIN, ver, time.strftime(
             "%Y-%m-%d %H:%M:%S", time.localtime(os.stat(H.BIN).st_mtime))))
-        if SNIPPET != os.path.join(H.TOP, "nginx", "ses-feedback.conf"):
+        if SNIPPET:
             print("  nginx snippet: " + SNIPPET)
         print("  world up in %.1fs, plan in %.1fs: %s" % (
             t_world - t_start, t_plan - t_world,

@@ -42,8 +42,8 @@ def main():
         nx = H.Nginx(C.W.tmp, "nxsoak",
                      "upstream ses_feedback { server unix:%s; }\n"
                      "server {\n listen 127.0.0.1:@PORT@;\n access_log off;\n"
-                     " location = /sns {\n  include %s/nginx/ses-feedback.conf;\n }\n}\n"
-                     % (sock, H.TOP))
+                     " location = /sns {\n  include %s;\n }\n}\n"
+                     % (sock, H.snippet()))
         pid = int(H.run(["pgrep", "-P", str(serve.p.pid)]).stdout.split()[0])
         # The mix: new notifications (stored), the same again (verified,
         # duplicate), health checks, malformed bodies (400), a topic that is
