@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "deadline.h"
 #include "http.h"
 
 struct http {
@@ -51,32 +52,7 @@ http_free(struct http *h)
 void
 http_set_deadline(struct http *h, long ms)
 {
-	h->deadline.tv_sec = 0;
-	h->deadline.tv_nsec = 0;
-	if (ms <= 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &h->deadline);
-	h->deadline.tv_sec += ms / 1000;
-	h->deadline.tv_nsec += (ms % 1000) * 1000000L;
-	if (h->deadline.tv_nsec >= 1000000000L) {
-		h->deadline.tv_sec++;
-		h->deadline.tv_nsec -= 1000000000L;
-	}
-}
-
-/* HTTP_TOTAL_TIMEOUT_MS, or less when the request's deadline is nearer. */
-static long
-total_timeout(const struct http *h)
-{
-	struct timespec now;
-	long            ms;
-
-	if (h->deadline.tv_sec == 0)
-		return HTTP_TOTAL_TIMEOUT_MS;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (h->deadline.tv_sec - now.tv_sec) * 1000 +
-	    (h->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms < HTTP_TOTAL_TIMEOUT_MS ? ms : HTTP_TOTAL_TIMEOUT_MS;
+	deadline_set(&h->deadline, ms);
 }
 
 int
@@ -88,7 +64,7 @@ http_get(struct http *h, const char *url, const struct http_opts *o, struct buf 
 	char               errbuf[CURL_ERROR_SIZE] = "";
 	char              *list = NULL, *tok, *save = NULL;
 	CURLcode           rc;
-	long               total = total_timeout(h);
+	long               total = deadline_left_ms(&h->deadline, HTTP_TOTAL_TIMEOUT_MS);
 	int                ret = -1;
 
 	*status = 0;

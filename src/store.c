@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "addr.h"
+#include "deadline.h"
 #include "store.h"
 
 /* libpq and SET take the limits as strings. */
@@ -54,7 +55,6 @@ static int               read_version(PGconn *c, char *why, size_t whylen);
 static enum store_status ensure(struct store *st, const char *dsn, char *why, size_t whylen);
 static enum store_status classify(PGconn *c, PGresult *r);
 static void              drop(struct store *st);
-static int               time_left(const struct store *st, int cap);
 static enum store_status run(struct store *st, const char *dsn, const char *name, const char *param,
     PGresult **res, char *why, size_t whylen);
 
@@ -284,7 +284,7 @@ exec_timed(struct store *st, const char *name, const char *param)
 	PGresult       *r, *last = NULL;
 	PGcancel       *cancel;
 	char            err[256];
-	int             ok, left, wait = time_left(st, STORE_ANSWER_TIMEOUT_MS);
+	int ok, left, wait = (int)deadline_left_ms(&st->deadline, STORE_ANSWER_TIMEOUT_MS);
 
 	if (st->unprepared)
 		ok = PQsendQueryParams(
@@ -326,33 +326,7 @@ exec_timed(struct store *st, const char *name, const char *param)
 void
 store_set_deadline(struct store *st, long ms)
 {
-	st->deadline.tv_sec = 0;
-	st->deadline.tv_nsec = 0;
-	if (ms <= 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &st->deadline);
-	st->deadline.tv_sec += ms / 1000;
-	st->deadline.tv_nsec += (ms % 1000) * 1000000L;
-	if (st->deadline.tv_nsec >= 1000000000L) {
-		st->deadline.tv_sec++;
-		st->deadline.tv_nsec -= 1000000000L;
-	}
-}
-
-/* Milliseconds left until the deadline (never below 0), or cap when there
- * is none or more than cap is left. */
-static int
-time_left(const struct store *st, int cap)
-{
-	struct timespec now;
-	long            ms;
-
-	if (st->deadline.tv_sec == 0)
-		return cap;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (st->deadline.tv_sec - now.tv_sec) * 1000 +
-	    (st->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms <= 0 ? 0 : ms < cap ? (int)ms : cap;
+	deadline_set(&st->deadline, ms);
 }
 
 static enum store_status
@@ -370,7 +344,8 @@ run(struct store *st, const char *dsn, const char *name, const char *param, PGre
 		/* A connect or a retry that could not finish before the
 		 * request's deadline would only make SNS's answer late. */
 		if ((st->conn == NULL || attempt > 0) &&
-		    time_left(st, LIM_DB_CONNECT_S * 1000 + 1) <= LIM_DB_CONNECT_S * 1000) {
+		    deadline_left_ms(&st->deadline, LIM_DB_CONNECT_S * 1000 + 1) <=
+		        LIM_DB_CONNECT_S * 1000) {
 			snprintf(why, whylen, "no time left for the database in this request");
 			return STORE_UNAVAILABLE;
 		}
