@@ -26,7 +26,9 @@
 #include "metrics.h"
 #include "ses.h"
 #include "sns.h"
-#include "store.h"
+#include "db.h"
+#include "migrate.h"
+#include "supp_csv.h"
 #include "verify.h"
 
 static int  cmd_migrate(int argc, char **argv);
@@ -86,7 +88,7 @@ main(int argc, char **argv)
 			usage(0);
 		if (strcmp(argv[1], "--version") == 0) {
 			printf("ses-feedback %s (schema %d)\n", PACKAGE_VERSION,
-			    store_schema_wanted());
+			    migrate_schema_wanted());
 			return 0;
 		}
 	}
@@ -159,7 +161,7 @@ cmd_migrate(int argc, char **argv)
 		usage(2);
 	if (cfg_load(&c, NULL, why, sizeof(why)) == -1)
 		fatalx("%s", why);
-	if (store_migrate(c.dsn, roles, stdout, why, sizeof(why)) == -1) {
+	if (migrate_run(c.dsn, roles, stdout, why, sizeof(why)) == -1) {
 		fprintf(stderr, "ses-feedback migrate: %s\n", why);
 		return 1;
 	}
@@ -169,12 +171,12 @@ cmd_migrate(int argc, char **argv)
 static int
 cmd_suppressions(int argc, char **argv)
 {
-	struct store_import_result res;
-	struct cfg                 c;
-	const char                *note = "imported", *file = NULL;
-	char                       why[1024];
-	FILE                      *in;
-	int                        i, all = 0, rc;
+	struct supp_csv_import_result res;
+	struct cfg                    c;
+	const char                   *note = "imported", *file = NULL;
+	char                          why[1024];
+	FILE                         *in;
+	int                           i, all = 0, rc;
 
 	if (argc < 2)
 		usage(2);
@@ -187,7 +189,7 @@ cmd_suppressions(int argc, char **argv)
 			else
 				usage(2);
 		}
-		if (store_export(c.dsn, all, stdout, why, sizeof(why)) == -1) {
+		if (supp_csv_export(c.dsn, all, stdout, why, sizeof(why)) == -1) {
 			fprintf(stderr, "ses-feedback suppressions export: %s\n", why);
 			return 1;
 		}
@@ -211,7 +213,7 @@ cmd_suppressions(int argc, char **argv)
 		    stderr, "ses-feedback suppressions import: %s: %s\n", file, strerror(errno));
 		return 1;
 	}
-	rc = store_import(c.dsn, in, note, stderr, &res, why, sizeof(why));
+	rc = supp_csv_import(c.dsn, in, note, stderr, &res, why, sizeof(why));
 	if (in != stdin)
 		fclose(in);
 	if (rc == -1) {
@@ -501,7 +503,7 @@ cmd_check_config(int argc, char **argv)
 
 		printf("%-36s = ", cfg_table[i].name);
 		if (i == CFG_DSN) {
-			store_dsn_masked(val, dsn, sizeof(dsn));
+			db_dsn_masked(val, dsn, sizeof(dsn));
 			printf("%s", dsn);
 		} else {
 			printf("%s", val);
@@ -540,13 +542,13 @@ cmd_check_config(int argc, char **argv)
 		}
 	}
 	bad += check_sns_https(&c);
-	v = store_schema_version(c.dsn, why, sizeof(why));
+	v = migrate_schema_version(c.dsn, why, sizeof(why));
 	if (v < 0) {
 		printf("FAIL database: %s\n", why);
 		bad++;
-	} else if (v < store_schema_wanted()) {
+	} else if (v < migrate_schema_wanted()) {
 		printf("FAIL database schema is version %d, need %d: run `ses-feedback migrate`\n",
-		    v, store_schema_wanted());
+		    v, migrate_schema_wanted());
 		bad++;
 	} else {
 		printf("ok   database reachable, schema version %d\n", v);
