@@ -48,11 +48,14 @@ static PGconn               *open_conn(const char *dsn, int session_set, char *w
 static const struct db_stmt *stmt_find(const struct db *db, const char *name);
 static void                  conn_drop(struct db *db);
 static enum db_status        conn_ensure(struct db *db, const char *dsn, char *why, size_t whylen);
-static enum answer           exec_timed(
-              struct db *db, const struct db_stmt *s, const char *param, PGresult **res);
-static enum db_status error_class(PGconn *c, const char *state);
-static int            starts(const char *s, const char *prefix);
-static int            masked_put(char *out, size_t outlen, size_t *at, const char *s, size_t n);
+static enum db_status        conn_make(struct db *db, const char *dsn, char *why, size_t whylen);
+static enum db_status        conn_schema(struct db *db, char *why, size_t whylen);
+static enum db_status        error_class(PGconn *c, const char *state);
+static int                   starts(const char *s, const char *prefix);
+static int                   dsn_put(char *out, size_t outlen, size_t *at, const char *s, size_t n);
+
+static enum answer exec_timed(
+    struct db *db, const struct db_stmt *s, const char *param, PGresult **res);
 
 struct db *
 db_new(const struct db_stmt *stmts, size_t n, int schema_wanted)
@@ -91,9 +94,10 @@ db_set_deadline(struct db *db, long ms)
 	deadline_set(&db->deadline, ms);
 }
 
-/* Every retry is safe: the statements are idempotent (ingest on the
- * MessageId). A statement that timed out is not retried: it would wait as
- * long again, and SNS retries anyway. */
+/* A connection lost underneath (server restarted) or a prepared statement
+ * gone is re-made and the statement run once more: safe, because every
+ * statement of the table is idempotent (ingest on the MessageId). One that
+ * timed out is not run again: a second wait would outlast the request. */
 enum db_status
 db_run(struct db *db, const char *dsn, const char *name, const char *param, PGresult **res,
     char *why, size_t whylen)
@@ -256,18 +260,17 @@ db_dsn_masked(const char *dsn, char *out, size_t outlen)
 			continue;
 		v = strcmp(o->keyword, "password") == 0 ? "***" : o->val;
 		quote = *v == '\0' || strpbrk(v, " \t\n\r'\\") != NULL;
-		if ((at > 0 && masked_put(out, outlen, &at, " ", 1) == -1) ||
-		    masked_put(out, outlen, &at, o->keyword, strlen(o->keyword)) == -1 ||
-		    masked_put(out, outlen, &at, quote ? "='" : "=", quote ? 2 : 1) == -1)
+		if ((at > 0 && dsn_put(out, outlen, &at, " ", 1) == -1) ||
+		    dsn_put(out, outlen, &at, o->keyword, strlen(o->keyword)) == -1 ||
+		    dsn_put(out, outlen, &at, quote ? "='" : "=", quote ? 2 : 1) == -1)
 			goto out;
 		for (q = v; *q != '\0'; q++) {
-			if ((*q == '\'' || *q == '\\') &&
-			    masked_put(out, outlen, &at, "\\", 1) == -1)
+			if ((*q == '\'' || *q == '\\') && dsn_put(out, outlen, &at, "\\", 1) == -1)
 				goto out;
-			if (masked_put(out, outlen, &at, q, 1) == -1)
+			if (dsn_put(out, outlen, &at, q, 1) == -1)
 				goto out;
 		}
-		if (quote && masked_put(out, outlen, &at, "'", 1) == -1)
+		if (quote && dsn_put(out, outlen, &at, "'", 1) == -1)
 			goto out;
 	}
 	ret = 0;
@@ -343,63 +346,80 @@ conn_drop(struct db *db)
 static enum db_status
 conn_ensure(struct db *db, const char *dsn, char *why, size_t whylen)
 {
-	const struct db_stmt *s;
-	PGresult             *r;
-	size_t                i;
+	enum db_status s;
 
 	if (db->conn != NULL && (strcmp(db->dsn, dsn) != 0 || PQstatus(db->conn) != CONNECTION_OK))
 		conn_drop(db);
 	if (db->conn == NULL) {
-		db->conn = open_conn(dsn, !db->unprepared, why, whylen);
-		if (db->conn == NULL) {
-			metrics_add(M_DB_ERRORS, 1);
-			return DB_UNAVAILABLE;
-		}
-		metrics_add(M_DB_CONNECTS, 1);
-		db->dsn = strdup(dsn);
-		if (db->dsn == NULL) {
-			conn_drop(db);
-			snprintf(why, whylen, "out of memory");
-			return DB_FAILED;
-		}
-		db->version = 0;
-		s = &db->stmts[0];
-		if (db->unprepared)
-			r = PQexec(db->conn, "SELECT 1");
-		else
-			r = PQprepare(db->conn, s->name, s->sql, s->nparams, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-			db_error(db->conn, why, whylen);
-			PQclear(r);
-			conn_drop(db);
-			return DB_UNAVAILABLE;
-		}
-		PQclear(r);
+		s = conn_make(db, dsn, why, whylen);
+		if (s != DB_OK)
+			return s;
+	}
+	if (db->version < db->want)
+		return conn_schema(db, why, whylen);
+	return DB_OK;
+}
+
+/* Connect to dsn and see that the server answers: with prepared
+ * statements, by preparing the first one, which needs no schema. */
+static enum db_status
+conn_make(struct db *db, const char *dsn, char *why, size_t whylen)
+{
+	const struct db_stmt *s = &db->stmts[0];
+	PGresult             *r;
+
+	db->conn = open_conn(dsn, !db->unprepared, why, whylen);
+	if (db->conn == NULL) {
+		metrics_add(M_DB_ERRORS, 1);
+		return DB_UNAVAILABLE;
+	}
+	metrics_add(M_DB_CONNECTS, 1);
+	db->dsn = strdup(dsn);
+	if (db->dsn == NULL) {
+		conn_drop(db);
+		snprintf(why, whylen, "out of memory");
+		return DB_FAILED;
+	}
+	db->version = 0;
+	if (db->unprepared)
+		r = PQexec(db->conn, "SELECT 1");
+	else
+		r = PQprepare(db->conn, s->name, s->sql, s->nparams, NULL);
+	if (db_expect(db->conn, r, db->unprepared ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, why,
+	        whylen) == -1) {
+		conn_drop(db);
+		return DB_UNAVAILABLE;
+	}
+	return DB_OK;
+}
+
+/* Read the schema version on the connection; once it is db->want, prepare
+ * the statements that need the schema. Below it, the connection is kept
+ * and the version read again next time: a migrate may be under way. */
+static enum db_status
+conn_schema(struct db *db, char *why, size_t whylen)
+{
+	const struct db_stmt *s;
+	size_t                i;
+
+	db->version = db_schema_version(db->conn, why, whylen);
+	if (db->version < 0) {
+		conn_drop(db);
+		return DB_UNAVAILABLE;
 	}
 	if (db->version < db->want) {
-		db->version = db_schema_version(db->conn, why, whylen);
-		if (db->version < 0) {
+		snprintf(why, whylen,
+		    "database schema is version %d, this program needs %d: "
+		    "run `ses-feedback migrate`",
+		    db->version, db->want);
+		return DB_UNAVAILABLE;
+	}
+	for (i = 1; i < db->nstmts && !db->unprepared; i++) {
+		s = &db->stmts[i];
+		if (db_expect(db->conn, PQprepare(db->conn, s->name, s->sql, s->nparams, NULL),
+		        PGRES_COMMAND_OK, why, whylen) == -1) {
 			conn_drop(db);
 			return DB_UNAVAILABLE;
-		}
-		if (db->version < db->want) {
-			snprintf(why, whylen,
-			    "database schema is version %d, this program needs %d: "
-			    "run `ses-feedback migrate`",
-			    db->version, db->want);
-			return DB_UNAVAILABLE;
-		}
-		/* The statements that need the schema. */
-		for (i = 1; i < db->nstmts && !db->unprepared; i++) {
-			s = &db->stmts[i];
-			r = PQprepare(db->conn, s->name, s->sql, s->nparams, NULL);
-			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-				db_error(db->conn, why, whylen);
-				PQclear(r);
-				conn_drop(db);
-				return DB_UNAVAILABLE;
-			}
-			PQclear(r);
 		}
 	}
 	return DB_OK;
@@ -482,7 +502,7 @@ starts(const char *s, const char *prefix)
 
 /* Append to out at *at; -1 once it does not fit. */
 static int
-masked_put(char *out, size_t outlen, size_t *at, const char *s, size_t n)
+dsn_put(char *out, size_t outlen, size_t *at, const char *s, size_t n)
 {
 	if (*at + n >= outlen)
 		return -1;

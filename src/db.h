@@ -31,14 +31,20 @@ struct db_stmt {
 struct db *db_new(const struct db_stmt *stmts, size_t n, int schema_wanted);
 void       db_free(struct db *db);
 
-/* As store_set_prepare() and store_set_deadline() (store.h). */
+/* on: named prepared statements and our session SET (the default); off:
+ * each statement sent whole and no SET, for a transaction pooler. A change
+ * reconnects. */
 void db_set_prepare(struct db *db, int on);
+
+/* No wait (connect, answer, a retry) lasts past ms milliseconds from now.
+ * 0: none. */
 void db_set_deadline(struct db *db, long ms);
 
 /* Run the statement called name (one of the table's; any other name
  * aborts) with param (NULL: none) on the cached connection to dsn, made or
  * re-made first as needed, within the deadline. A connection lost
- * underneath or a prepared statement gone is retried once. With DB_OK,
+ * underneath or a prepared statement gone is retried once, so every
+ * statement of the table must be safe to run twice. With DB_OK,
  * *res is the result, which the caller PQclear()s; otherwise *res is NULL
  * and why says what went wrong. */
 enum db_status db_run(struct db *db, const char *dsn, const char *name, const char *param,
