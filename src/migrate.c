@@ -18,8 +18,8 @@ struct run_args {
 	FILE *out;   /* borrowed: progress */
 };
 
-static int version_in(PGconn *c, void *arg, char *why, size_t whylen);
-static int run_in(PGconn *c, void *arg, char *why, size_t whylen);
+static int version_checked(PGconn *c, void *arg, char *why, size_t whylen);
+static int apply_all(PGconn *c, void *arg, char *why, size_t whylen);
 static int apply_one(PGconn *c, const struct migrate_file *m, char *why, size_t whylen);
 static int exec_file(PGconn *c, const char *name, const char *sql, char *why, size_t whylen);
 static const struct migrate_file *find_migration(int version);
@@ -40,7 +40,7 @@ migrate_schema_wanted(void)
 int
 migrate_schema_version(const char *dsn, char *why, size_t whylen)
 {
-	return db_with_conn(dsn, version_in, NULL, why, whylen);
+	return db_with_conn(dsn, version_checked, NULL, why, whylen);
 }
 
 int
@@ -48,11 +48,11 @@ migrate_run(const char *dsn, int roles, FILE *out, char *why, size_t whylen)
 {
 	struct run_args a = { roles, out };
 
-	return db_with_conn(dsn, run_in, &a, why, whylen);
+	return db_with_conn(dsn, apply_all, &a, why, whylen);
 }
 
 static int
-version_in(PGconn *c, void *arg, char *why, size_t whylen)
+version_checked(PGconn *c, void *arg, char *why, size_t whylen)
 {
 	(void)arg;
 	if (check_applied(c, why, whylen) == -1)
@@ -65,7 +65,7 @@ version_in(PGconn *c, void *arg, char *why, size_t whylen)
  * transaction and releases the lock. The database is then as it was,
  * never with a migration applied but the functions of an older one. */
 static int
-run_in(PGconn *c, void *arg, char *why, size_t whylen)
+apply_all(PGconn *c, void *arg, char *why, size_t whylen)
 {
 	const struct run_args     *a = arg;
 	const struct migrate_file *m;

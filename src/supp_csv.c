@@ -33,12 +33,12 @@ struct import_args {
 
 static int  export_in(PGconn *c, void *arg, char *why, size_t whylen);
 static int  import_in(PGconn *c, void *arg, char *why, size_t whylen);
-static int  copy_lines(PGconn *c, const struct import_args *a, char *why, size_t whylen);
-static int  is_header(char *line, size_t n, unsigned long lineno);
-static int  copy_row(char *line, char *row, size_t rowlen, const char **bad);
-static void reject(const struct import_args *a, unsigned long lineno, const char *fmt, ...)
+static int  import_lines(PGconn *c, const struct import_args *a, char *why, size_t whylen);
+static int  import_header(char *line, size_t n, unsigned long lineno);
+static int  import_row(char *line, char *row, size_t rowlen, const char **bad);
+static void import_reject(const struct import_args *a, unsigned long lineno, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int apply(PGconn *c, const struct import_args *a, char *why, size_t whylen);
+static int import_apply(PGconn *c, const struct import_args *a, char *why, size_t whylen);
 static int csv_two(char *line, char **a, char **b);
 
 int
@@ -111,14 +111,14 @@ import_in(PGconn *c, void *arg, char *why, size_t whylen)
 	        why, whylen) == -1 ||
 	    db_expect(c, PQexec(c, "COPY pg_temp.ses_feedback_import FROM STDIN"), PGRES_COPY_IN,
 	        why, whylen) == -1 ||
-	    copy_lines(c, a, why, whylen) == -1)
+	    import_lines(c, a, why, whylen) == -1)
 		return -1;
 	if (PQputCopyEnd(c, NULL) != 1) {
 		db_error(c, why, whylen);
 		return -1;
 	}
 	if (db_expect(c, PQgetResult(c), PGRES_COMMAND_OK, why, whylen) == -1 ||
-	    apply(c, a, why, whylen) == -1 || db_exec(c, "COMMIT", why, whylen) == -1)
+	    import_apply(c, a, why, whylen) == -1 || db_exec(c, "COMMIT", why, whylen) == -1)
 		return -1;
 	return 0;
 }
@@ -126,7 +126,7 @@ import_in(PGconn *c, void *arg, char *why, size_t whylen)
 /* Send every good data line of a->in to the COPY in progress on c,
  * reporting the others. -1 with why when reading or sending failed. */
 static int
-copy_lines(PGconn *c, const struct import_args *a, char *why, size_t whylen)
+import_lines(PGconn *c, const struct import_args *a, char *why, size_t whylen)
 {
 	char          line[CSV_LINE_MAX], row[2 * ADDR_MAX + 32];
 	const char   *bad = NULL;
@@ -140,7 +140,7 @@ copy_lines(PGconn *c, const struct import_args *a, char *why, size_t whylen)
 		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
 			while ((ch = fgetc(a->in)) != EOF && ch != '\n')
 				;
-			reject(a, lineno, "longer than %zu bytes", sizeof(line) - 2);
+			import_reject(a, lineno, "longer than %zu bytes", sizeof(line) - 2);
 			continue;
 		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -149,14 +149,14 @@ copy_lines(PGconn *c, const struct import_args *a, char *why, size_t whylen)
 			continue;
 		if (!header) {
 			header = 1;
-			if (!is_header(line, n, lineno))
-				reject(a, lineno, "want the header emailAddress,reason");
+			if (!import_header(line, n, lineno))
+				import_reject(a, lineno, "want the header emailAddress,reason");
 			continue;
 		}
 		a->res->lines++;
-		len = copy_row(line, row, sizeof(row), &bad);
+		len = import_row(line, row, sizeof(row), &bad);
 		if (len == -1) {
-			reject(a, lineno, "%s", bad);
+			import_reject(a, lineno, "%s", bad);
 			continue;
 		}
 		if (PQputCopyData(c, row, len) != 1) {
@@ -176,7 +176,7 @@ copy_lines(PGconn *c, const struct import_args *a, char *why, size_t whylen)
 
 /* Is line (n bytes, the first of the input when lineno is 1) the header? */
 static int
-is_header(char *line, size_t n, unsigned long lineno)
+import_header(char *line, size_t n, unsigned long lineno)
 {
 	char *email, *reason;
 
@@ -190,7 +190,7 @@ is_header(char *line, size_t n, unsigned long lineno)
  * form of the address, a tab, BOUNCE or COMPLAINT. The row's length, or -1
  * with *bad saying what is wrong with the line. */
 static int
-copy_row(char *line, char *row, size_t rowlen, const char **bad)
+import_row(char *line, char *row, size_t rowlen, const char **bad)
 {
 	char   norm[ADDR_MAX + 1], *email, *reason;
 	size_t n, k;
@@ -224,7 +224,7 @@ copy_row(char *line, char *row, size_t rowlen, const char **bad)
 }
 
 static void
-reject(const struct import_args *a, unsigned long lineno, const char *fmt, ...)
+import_reject(const struct import_args *a, unsigned long lineno, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -238,7 +238,7 @@ reject(const struct import_args *a, unsigned long lineno, const char *fmt, ...)
 
 /* Let SQL decide each loaded address: ses_feedback.import_suppressions(). */
 static int
-apply(PGconn *c, const struct import_args *a, char *why, size_t whylen)
+import_apply(PGconn *c, const struct import_args *a, char *why, size_t whylen)
 {
 	PGresult   *r;
 	const char *params[1];
