@@ -134,6 +134,15 @@ jsonin_str(struct json_object *o, const char *key, enum jsonin_need need, size_t
 	return 0;
 }
 
+const char *
+jsonin_str_or_null(struct json_object *o, const char *key)
+{
+	const char *s;
+
+	jsonin_str(o, key, JSONIN_OPTIONAL, JSONIN_ANY_LENGTH, &s, NULL, 0);
+	return s;
+}
+
 /* 2012-05-02T00:54:06.655Z is what SNS sends (UTC with milliseconds; a
  * missing fraction is tolerated); SES passes on other forms. */
 int

@@ -34,6 +34,10 @@ enum jsonin_need { JSONIN_OPTIONAL, JSONIN_REQUIRED };
 int jsonin_str(struct json_object *o, const char *key, enum jsonin_need need, size_t max,
     const char **out, char *why, size_t whylen);
 
+/* For a reader that takes what it can (the SES event): jsonin_str() of
+ * any length, optional, the string or NULL for whatever is not one. */
+const char *jsonin_str_or_null(struct json_object *o, const char *key);
+
 /* Which ISO 8601 forms jsonin_time() takes. */
 enum jsonin_time_form {
 	/* YYYY-MM-DDTHH:MM:SS[.fff]Z from 1970 on: the one form SNS sends. */

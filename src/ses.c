@@ -49,7 +49,7 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 {
 	struct json_object    *root, *mail = NULL, *obj = NULL, *list = NULL;
 	const struct kind_def *kd = NULL;
-	const char            *ts = NULL, *form_key, *s;
+	const char            *ts = NULL, *form_key;
 	char                   jwhy[128];
 	size_t                 i;
 
@@ -78,11 +78,9 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 	}
 	if (json_object_object_get_ex(root, "mail", &mail) &&
 	    json_object_is_type(mail, json_type_object)) {
-		jsonin_str(mail, "messageId", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH,
-		    &ev->ses_message_id, NULL, 0);
-		jsonin_str(
-		    mail, "source", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH, &ev->source, NULL, 0);
-		jsonin_str(mail, "timestamp", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH, &ts, NULL, 0);
+		ev->ses_message_id = jsonin_str_or_null(mail, "messageId");
+		ev->source = jsonin_str_or_null(mail, "source");
+		ts = jsonin_str_or_null(mail, "timestamp");
 	}
 	jsonin_str(root, form_key, JSONIN_OPTIONAL, 64, &ev->kind, NULL, 0);
 	if (ev->kind == NULL || ev->kind[0] == '\0') {
@@ -102,21 +100,15 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 			note(why, whylen, "%s event has no %s object", ev->kind, kd->object);
 		goto done;
 	}
-	jsonin_str(obj, "timestamp", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH, &s, NULL, 0);
-	if (s != NULL)
-		ts = s; /* the event's own time, before the mail's */
-	jsonin_str(
-	    obj, "feedbackId", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH, &ev->feedback_id, NULL, 0);
+	if (jsonin_str_or_null(obj, "timestamp") != NULL)
+		ts = jsonin_str_or_null(obj, "timestamp");
+	ev->feedback_id = jsonin_str_or_null(obj, "feedbackId");
 	if (strcmp(ev->kind, "Bounce") == 0) {
-		jsonin_str(obj, "bounceType", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH, &ev->bounce_type,
-		    NULL, 0);
-		jsonin_str(obj, "bounceSubType", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH,
-		    &ev->bounce_subtype, NULL, 0);
+		ev->bounce_type = jsonin_str_or_null(obj, "bounceType");
+		ev->bounce_subtype = jsonin_str_or_null(obj, "bounceSubType");
 	} else if (strcmp(ev->kind, "Complaint") == 0) {
-		jsonin_str(obj, "complaintFeedbackType", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH,
-		    &ev->complaint_feedback_type, NULL, 0);
-		jsonin_str(obj, "complaintSubType", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH,
-		    &ev->complaint_subtype, NULL, 0);
+		ev->complaint_feedback_type = jsonin_str_or_null(obj, "complaintFeedbackType");
+		ev->complaint_subtype = jsonin_str_or_null(obj, "complaintSubType");
 	}
 	if (strcmp(ev->kind, "Subscription") == 0) {
 		subscription_contact(ev, root, obj, why, whylen);
@@ -215,12 +207,9 @@ add_recipients(struct ses_event *ev, struct json_object *list, int objs, char *w
 		if (objs && json_object_is_type(item, json_type_object)) {
 			if (!json_object_object_get_ex(item, "emailAddress", &addr))
 				addr = item;
-			jsonin_str(item, "status", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH, &r->status,
-			    NULL, 0);
-			jsonin_str(item, "action", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH, &r->action,
-			    NULL, 0);
-			jsonin_str(item, "diagnosticCode", JSONIN_OPTIONAL, JSONIN_ANY_LENGTH,
-			    &r->diagnostic_code, NULL, 0);
+			r->status = jsonin_str_or_null(item, "status");
+			r->action = jsonin_str_or_null(item, "action");
+			r->diagnostic_code = jsonin_str_or_null(item, "diagnosticCode");
 		}
 		is_str = json_object_is_type(addr, json_type_string);
 		text = is_str ? json_object_get_string(addr) : NULL;
