@@ -14,32 +14,65 @@
 #include "json_in.h"
 #include "sns.h"
 
+/* An envelope field, read into a const char * member of struct sns_msg. */
+struct field {
+	const char      *key;
+	enum jsonin_need need;
+	size_t           max; /* bytes */
+	size_t           off; /* of the member */
+};
+
+#define OFF(member) offsetof(struct sns_msg, member)
+
+/* The fields of every Type, in the order they are checked (the first one
+ * wrong is the one named). Message is bounded by the body. */
+static const struct field common_fields[] = {
+	{ "MessageId", JSONIN_REQUIRED, LIM_SNS_MESSAGE_ID_MAX, OFF(message_id) },
+	{ "TopicArn", JSONIN_REQUIRED, LIM_SNS_TOPIC_ARN_MAX, OFF(topic_arn) },
+	{ "Message", JSONIN_REQUIRED, JSONIN_ANY_LENGTH, OFF(message) },
+	{ "Timestamp", JSONIN_REQUIRED, LIM_SNS_TIMESTAMP_MAX, OFF(timestamp) },
+	{ "SignatureVersion", JSONIN_REQUIRED, LIM_SNS_SIGVER_MAX, OFF(signature_version) },
+	{ "Signature", JSONIN_REQUIRED, LIM_SNS_SIGNATURE_MAX, OFF(signature) },
+	{ "SigningCertURL", JSONIN_REQUIRED, LIM_SNS_CERT_URL_MAX, OFF(signing_cert_url) },
+};
+/* Then those of a Notification, or of either confirmation. */
+static const struct field notification_fields[] = {
+	{ "Subject", JSONIN_OPTIONAL, LIM_SNS_SUBJECT_MAX, OFF(subject) },
+	{ "UnsubscribeURL", JSONIN_OPTIONAL, LIM_SNS_UNSUBSCRIBE_URL_MAX, OFF(unsubscribe_url) },
+};
+static const struct field confirmation_fields[] = {
+	{ "SubscribeURL", JSONIN_REQUIRED, LIM_SNS_SUBSCRIBE_URL_MAX, OFF(subscribe_url) },
+	{ "Token", JSONIN_REQUIRED, LIM_SNS_TOKEN_MAX, OFF(token) },
+};
+
+#define NITEMS(t) (sizeof(t) / sizeof((t)[0]))
+
+static const struct type_def {
+	const char         *name; /* the Type field */
+	enum sns_type       type;
+	const struct field *fields; /* read after common_fields */
+	size_t              nfields;
+} types[] = {
+	{ "Notification", SNS_NOTIFICATION, notification_fields, NITEMS(notification_fields) },
+	{ "SubscriptionConfirmation", SNS_SUBSCRIPTION_CONFIRMATION, confirmation_fields,
+	    NITEMS(confirmation_fields) },
+	{ "UnsubscribeConfirmation", SNS_UNSUBSCRIBE_CONFIRMATION, confirmation_fields,
+	    NITEMS(confirmation_fields) },
+};
+
+static int get_fields(struct json_object *root, const struct field *f, size_t n, struct sns_msg *m,
+    char *why, size_t whylen);
 static int add_kv(struct buf *out, const char *k, const char *v);
 static int span(const char *s, const char *set, size_t min, size_t max, const char **endp);
 static int message_id_ok(const char *s);
 
-/* The fields of every Type, in the order they are checked (the first
- * one wrong is the one named). Message is bounded by the body. */
-static const struct field {
-	const char *key;
-	size_t      max; /* bytes */
-	size_t      off; /* of its const char * in struct sns_msg */
-} common_fields[] = {
-	{ "MessageId", LIM_SNS_MESSAGE_ID_MAX, offsetof(struct sns_msg, message_id) },
-	{ "TopicArn", LIM_SNS_TOPIC_ARN_MAX, offsetof(struct sns_msg, topic_arn) },
-	{ "Message", JSONIN_ANY_LENGTH, offsetof(struct sns_msg, message) },
-	{ "Timestamp", LIM_SNS_TIMESTAMP_MAX, offsetof(struct sns_msg, timestamp) },
-	{ "SignatureVersion", LIM_SNS_SIGVER_MAX, offsetof(struct sns_msg, signature_version) },
-	{ "Signature", LIM_SNS_SIGNATURE_MAX, offsetof(struct sns_msg, signature) },
-	{ "SigningCertURL", LIM_SNS_CERT_URL_MAX, offsetof(struct sns_msg, signing_cert_url) },
-};
-
 int
 sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t whylen)
 {
-	struct json_object *root = NULL;
-	size_t              i;
-	int                 ret = -1;
+	struct json_object    *root = NULL;
+	const struct type_def *td = NULL;
+	size_t                 i;
+	int                    ret = -1;
 
 	memset(m, 0, sizeof(*m));
 	root = jsonin_parse(body, len, SNS_MAX_DEPTH, why, whylen);
@@ -57,21 +90,17 @@ sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t why
 	if (jsonin_str(
 	        root, "Type", JSONIN_REQUIRED, LIM_SNS_TYPE_MAX, &m->type_str, why, whylen) == -1)
 		goto out;
-	if (strcmp(m->type_str, "Notification") == 0)
-		m->type = SNS_NOTIFICATION;
-	else if (strcmp(m->type_str, "SubscriptionConfirmation") == 0)
-		m->type = SNS_SUBSCRIPTION_CONFIRMATION;
-	else if (strcmp(m->type_str, "UnsubscribeConfirmation") == 0)
-		m->type = SNS_UNSUBSCRIBE_CONFIRMATION;
-	else {
+	for (i = 0; i < NITEMS(types) && td == NULL; i++) {
+		if (strcmp(m->type_str, types[i].name) == 0)
+			td = &types[i];
+	}
+	if (td == NULL) {
 		snprintf(why, whylen, "unknown Type \"%.40s\"", m->type_str);
 		goto out;
 	}
-	for (i = 0; i < sizeof(common_fields) / sizeof(common_fields[0]); i++) {
-		if (jsonin_str(root, common_fields[i].key, JSONIN_REQUIRED, common_fields[i].max,
-		        (const char **)((char *)m + common_fields[i].off), why, whylen) == -1)
-			goto out;
-	}
+	m->type = td->type;
+	if (get_fields(root, common_fields, NITEMS(common_fields), m, why, whylen) == -1)
+		goto out;
 	/* jsonin_str refuses U+0000, so strlen() is its length. */
 	m->message_len = strlen(m->message);
 	if (!message_id_ok(m->message_id)) {
@@ -94,19 +123,8 @@ sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t why
 		snprintf(why, whylen, "unknown SignatureVersion \"%.8s\"", m->signature_version);
 		goto out;
 	}
-	if (m->type == SNS_NOTIFICATION) {
-		if (jsonin_str(root, "Subject", JSONIN_OPTIONAL, LIM_SNS_SUBJECT_MAX, &m->subject,
-		        why, whylen) == -1 ||
-		    jsonin_str(root, "UnsubscribeURL", JSONIN_OPTIONAL, LIM_SNS_UNSUBSCRIBE_URL_MAX,
-		        &m->unsubscribe_url, why, whylen) == -1)
-			goto out;
-	} else {
-		if (jsonin_str(root, "SubscribeURL", JSONIN_REQUIRED, LIM_SNS_SUBSCRIBE_URL_MAX,
-		        &m->subscribe_url, why, whylen) == -1 ||
-		    jsonin_str(root, "Token", JSONIN_REQUIRED, LIM_SNS_TOKEN_MAX, &m->token, why,
-		        whylen) == -1)
-			goto out;
-	}
+	if (get_fields(root, td->fields, td->nfields, m, why, whylen) == -1)
+		goto out;
 	ret = 0;
 out:
 	if (ret == -1) {
@@ -121,6 +139,20 @@ sns_free(struct sns_msg *m)
 {
 	json_object_put(m->root);
 	memset(m, 0, sizeof(*m));
+}
+
+static int
+get_fields(struct json_object *root, const struct field *f, size_t n, struct sns_msg *m, char *why,
+    size_t whylen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (jsonin_str(root, f[i].key, f[i].need, f[i].max,
+		        (const char **)((char *)m + f[i].off), why, whylen) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static int
