@@ -18,19 +18,19 @@
 static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 static const char pem_end[] = "-----END CERTIFICATE-----";
 
+static int one_block(const char *pem, size_t len, char *why, size_t whylen);
 static int name_ok(X509 *x, const struct sns_arn *arn);
 
 int
 cert_check_pem(const char *pem, size_t len, const struct sns_arn *arn, time_t now, EVP_PKEY **key,
     time_t *not_after, char *why, size_t whylen)
 {
-	char        copy[CERT_MAX_PEM + 1];
-	BIO        *bio = NULL;
-	X509       *x = NULL;
-	EVP_PKEY   *pk = NULL;
-	const char *b, *e, *p;
-	struct tm   tm;
-	int         ret = -1;
+	char      copy[CERT_MAX_PEM + 1];
+	BIO      *bio = NULL;
+	X509     *x = NULL;
+	EVP_PKEY *pk = NULL;
+	struct tm tm;
+	int       ret = -1;
 
 	*key = NULL;
 	if (len > CERT_MAX_PEM || memchr(pem, '\0', len) != NULL) {
@@ -41,28 +41,8 @@ cert_check_pem(const char *pem, size_t len, const struct sns_arn *arn, time_t no
 	memcpy(copy, pem, len);
 	copy[len] = '\0';
 	pem = copy;
-	/* Exactly one PEM block and nothing around it but white space. */
-	for (p = pem; p < pem + len && strchr(" \t\r\n", *p) != NULL; p++)
-		;
-	b = strstr(pem, pem_begin);
-	if (b == NULL || b != p || strstr(b + 1, pem_begin) != NULL ||
-	    strstr(pem, "-----BEGIN") != b) {
-		snprintf(why, whylen, "not exactly one PEM certificate");
+	if (one_block(pem, len, why, whylen) == -1)
 		goto out;
-	}
-	/* The first END line closes the one block, and only white space may
-	 * follow it (so no second marker of any kind). */
-	e = strstr(b, pem_end);
-	if (e == NULL) {
-		snprintf(why, whylen, "not exactly one PEM certificate");
-		goto out;
-	}
-	for (p = e + sizeof(pem_end) - 1; p < pem + len; p++) {
-		if (strchr(" \t\r\n", *p) == NULL) {
-			snprintf(why, whylen, "data after the PEM certificate");
-			goto out;
-		}
-	}
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (bio == NULL || (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
 		snprintf(why, whylen, "certificate does not parse");
@@ -99,6 +79,36 @@ out:
 	X509_free(x);
 	BIO_free(bio);
 	return ret;
+}
+
+/* Exactly one PEM certificate block in pem (NUL-terminated at len), and
+ * nothing around it but white space. 0 or -1 with why. */
+static int
+one_block(const char *pem, size_t len, char *why, size_t whylen)
+{
+	const char *b, *e, *p;
+
+	for (p = pem; p < pem + len && strchr(" \t\r\n", *p) != NULL; p++)
+		;
+	b = strstr(pem, pem_begin);
+	if (b == NULL || b != p || strstr(b + 1, pem_begin) != NULL ||
+	    strstr(pem, "-----BEGIN") != b) {
+		snprintf(why, whylen, "not exactly one PEM certificate");
+		return -1;
+	}
+	/* The first END line closes the block; only white space may follow. */
+	e = strstr(b, pem_end);
+	if (e == NULL) {
+		snprintf(why, whylen, "not exactly one PEM certificate");
+		return -1;
+	}
+	for (p = e + sizeof(pem_end) - 1; p < pem + len; p++) {
+		if (strchr(" \t\r\n", *p) == NULL) {
+			snprintf(why, whylen, "data after the PEM certificate");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Does x carry one of the names AWS gives this region's signing
