@@ -18,10 +18,12 @@
 #include <fcgiapp.h>
 
 #include "cert.h"
+#include "certcache.h"
 #include "cfg.h"
 #include "cgi.h"
 #include "http.h"
 #include "bounds.h"
+#include "json_in.h"
 #include "log.h"
 #include "metrics.h"
 #include "ses.h"
@@ -254,20 +256,20 @@ read_file(const char *path, size_t max, struct buf *out)
 static int
 cmd_verify(int argc, char **argv)
 {
-	struct cfg         c;
-	struct sns_msg     m;
-	struct ses_event   ev;
-	struct buf         body, pem;
-	struct http       *h = NULL;
-	struct cert_cache *cc = NULL;
-	const char        *cert_file = NULL, *file = NULL, *at = NULL;
-	char               why[512];
-	EVP_PKEY          *key = NULL;
-	enum cert_source   from = CERT_FROM_NETWORK;
-	enum verify_result v;
-	struct verify_opts vo;
-	time_t             not_after, now = time(NULL);
-	int                i, rc = 1;
+	struct cfg            c;
+	struct sns_msg        m;
+	struct ses_event      ev;
+	struct buf            body, pem;
+	struct http          *h = NULL;
+	struct certcache     *cc = NULL;
+	const char           *cert_file = NULL, *file = NULL, *at = NULL;
+	char                  why[512];
+	EVP_PKEY             *key = NULL;
+	enum certcache_source from = CERTCACHE_FROM_NETWORK;
+	enum verify_result    v;
+	struct verify_opts    vo;
+	time_t                not_after, now = time(NULL);
+	int                   i, rc = 1;
 
 	memset(&m, 0, sizeof(m));
 	memset(&ev, 0, sizeof(ev));
@@ -287,7 +289,7 @@ cmd_verify(int argc, char **argv)
 		usage(2);
 	if (cfg_load(&c, NULL, why, sizeof(why)) == -1)
 		fatalx("%s", why);
-	if (at != NULL && sns_time_parse(at, &now) == -1)
+	if (at != NULL && jsonin_time(at, JSONIN_TIME_SNS, &now, NULL) == -1)
 		fatalx("--at %s: want an SNS Timestamp such as 2026-12-02T09:30:00.000Z", at);
 	if (read_file(file, c.max_body, &body) == -1) {
 		printf("REFUSED %s: cannot read (%s)\n", file, strerror(errno));
@@ -302,10 +304,14 @@ cmd_verify(int argc, char **argv)
 	if (*c.topics == '\0')
 		printf("note     SES_FEEDBACK_TOPICS is empty: the service would refuse every "
 		       "topic; not checked here\n");
+	memset(&vo, 0, sizeof(vo));
 	vo.topics = *c.topics ? c.topics : NULL;
 	vo.min_sigver = c.min_sigver;
 	vo.max_age = c.max_age;
 	vo.now = now;
+	vo.cert_dir = c.cert_cache;
+	vo.http.ca_file = c.ca_file;
+	vo.http.connect_to = c.connect_to;
 	v = verify_local(&m, &vo, why, sizeof(why));
 	if (v != VERIFY_OK) {
 		printf("REFUSED (403): %s\n", why);
@@ -324,12 +330,10 @@ cmd_verify(int argc, char **argv)
 		v = verify_signature(&m, key, why, sizeof(why));
 	} else {
 		h = http_new();
-		cc = cert_cache_new();
+		cc = certcache_new();
 		if (h == NULL || cc == NULL)
 			fatalx("out of memory");
-		c.topics = NULL; /* checked above */
-		c.min_sigver = 1;
-		v = verify_message(&m, &c, cc, h, now, &from, why, sizeof(why));
+		v = verify_message(&m, &vo, cc, h, &from, why, sizeof(why));
 	}
 	if (v != VERIFY_OK) {
 		printf("REFUSED (%d): %s\n", v == VERIFY_UNAVAILABLE ? 503 : 403, why);
@@ -352,7 +356,7 @@ out:
 	ses_free(&ev);
 	sns_free(&m);
 	EVP_PKEY_free(key);
-	cert_cache_free(cc);
+	certcache_free(cc);
 	http_free(h);
 	buf_free(&pem);
 	buf_free(&body);
@@ -530,7 +534,7 @@ cmd_check_config(int argc, char **argv)
 		bad++;
 	}
 	if (c.cert_cache != NULL) {
-		if (!cert_cache_dir_ok(c.cert_cache) || stat(c.cert_cache, &st) == -1 ||
+		if (!certcache_dir_ok(c.cert_cache) || stat(c.cert_cache, &st) == -1 ||
 		    access(c.cert_cache, W_OK | X_OK) == -1) {
 			printf(
 			    "FAIL certificate cache %s must be a directory owned by this user and "

@@ -81,8 +81,20 @@ _Static_assert(LIM_DB_CONNECT_S >= 2, "libpq treats less than 2 s as 2 s");
 #define LIM_CERT_DISK_BYTES (LIM_CERT_DISK_FILES * 8192)
 /* JSON nesting of the envelope and the SES message. */
 #define LIM_JSON_DEPTH 16
-/* Any single envelope field but Message. */
-#define LIM_SNS_FIELD_MAX (256 * 1024)
+/* Envelope fields, in bytes (Message is bounded by the body). Roomy beside
+ * what SNS sends; a buffer that holds a decoded copy of one is sized from
+ * its cap here. */
+#define LIM_SNS_TYPE_MAX            64
+#define LIM_SNS_MESSAGE_ID_MAX      128
+#define LIM_SNS_TOPIC_ARN_MAX       400
+#define LIM_SNS_TIMESTAMP_MAX       64
+#define LIM_SNS_SIGVER_MAX          8
+#define LIM_SNS_SIGNATURE_MAX       4096 /* base64 */
+#define LIM_SNS_CERT_URL_MAX        1024
+#define LIM_SNS_SUBJECT_MAX         1024
+#define LIM_SNS_UNSUBSCRIBE_URL_MAX 2048
+#define LIM_SNS_SUBSCRIBE_URL_MAX   4096
+#define LIM_SNS_TOKEN_MAX           2048
 /* The string to sign over the Message: the other fields and key names. */
 #define LIM_STRING_TO_SIGN_EXTRA 16384
 /* Recipients in one SES event (SES sends to at most 50 per message). */

@@ -97,14 +97,6 @@ buf_take(struct buf *b)
 }
 
 void
-buf_reset(struct buf *b)
-{
-	b->len = 0;
-	if (b->data != NULL)
-		b->data[0] = '\0';
-}
-
-void
 buf_free(struct buf *b)
 {
 	free(b->data);

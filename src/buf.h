@@ -24,7 +24,6 @@ int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 
 /* Hand the data to the caller (who frees it) and reset the buffer. May
  * return NULL for an empty buffer. */
 char *buf_take(struct buf *b);
-void  buf_reset(struct buf *b);
 void  buf_free(struct buf *b);
 
 #endif

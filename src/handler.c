@@ -54,6 +54,7 @@ static void        store_json(struct txn *t, struct json_object *p);
 static void        log_request(struct txn *t);
 static void        cleanup_request(struct txn *t);
 static const char *param(const struct txn *t, const char *name);
+static void        verify_opts_of(const struct cfg *c, time_t now, struct verify_opts *o);
 
 int
 handler_init(struct handler *h)
@@ -61,7 +62,7 @@ handler_init(struct handler *h)
 	memset(h, 0, sizeof(*h));
 	h->store = store_new();
 	h->http = http_new();
-	h->certs = cert_cache_new();
+	h->certs = certcache_new();
 	if (h->store == NULL || h->http == NULL || h->certs == NULL) {
 		handler_free(h);
 		return -1;
@@ -74,7 +75,7 @@ handler_free(struct handler *h)
 {
 	store_free(h->store);
 	http_free(h->http);
-	cert_cache_free(h->certs);
+	certcache_free(h->certs);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -228,9 +229,10 @@ do_health(struct txn *t)
 static void
 do_post(struct txn *t)
 {
-	const char        *raw;
-	enum cert_source   from = CERT_FROM_MEMORY;
-	enum verify_result v;
+	const char           *raw;
+	enum certcache_source from = CERTCACHE_FROM_MEMORY;
+	struct verify_opts    vo;
+	enum verify_result    v;
 
 	raw = param(t, "HTTP_X_AMZ_SNS_RAWDELIVERY");
 	if (raw != NULL && strcmp(raw, "true") == 0) {
@@ -248,8 +250,8 @@ do_post(struct txn *t)
 	}
 	if (headers_match(t) == -1)
 		return;
-	v = verify_message(
-	    &t->msg, &t->cfg, t->h->certs, t->h->http, time(NULL), &from, t->why, sizeof(t->why));
+	verify_opts_of(&t->cfg, time(NULL), &vo);
+	v = verify_message(&t->msg, &vo, t->h->certs, t->h->http, &from, t->why, sizeof(t->why));
 	if (v == VERIFY_FORBIDDEN) {
 		answer(t, 403, "refused", "message refused");
 		return;
@@ -258,15 +260,29 @@ do_post(struct txn *t)
 		answer(t, 503, "cert_unavailable", "signing certificate unavailable, retry later");
 		return;
 	}
-	t->cert_from = cert_source_name(from);
-	metrics_add(from == CERT_FROM_MEMORY ? M_CERT_MEMORY
-	        : from == CERT_FROM_DISK     ? M_CERT_DISK
-	                                     : M_CERT_NETWORK,
+	t->cert_from = certcache_source_name(from);
+	metrics_add(from == CERTCACHE_FROM_MEMORY ? M_CERT_MEMORY
+	        : from == CERTCACHE_FROM_DISK     ? M_CERT_DISK
+	                                          : M_CERT_NETWORK,
 	    1);
 	if (t->msg.type == SNS_NOTIFICATION)
 		do_notification(t);
 	else
 		do_subscription(t);
+}
+
+/* What verify_message() judges a request by: its location's settings. */
+static void
+verify_opts_of(const struct cfg *c, time_t now, struct verify_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->topics = c->topics;
+	o->min_sigver = c->min_sigver;
+	o->max_age = c->max_age;
+	o->now = now;
+	o->cert_dir = c->cert_cache;
+	o->http.ca_file = c->ca_file;
+	o->http.connect_to = c->connect_to;
 }
 
 static int

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "cert.h"
+#include "certcache.h"
 #include "http.h"
 #include "bounds.h"
 #include "store.h"
@@ -17,10 +17,10 @@
 
 /* Per-worker state that outlives requests. */
 struct handler {
-	struct store      *store; /* owned */
-	struct http       *http;  /* owned */
-	struct cert_cache *certs; /* owned */
-	unsigned long      seq;   /* requests served, for request ids */
+	struct store     *store; /* owned */
+	struct http      *http;  /* owned */
+	struct certcache *certs; /* owned */
+	unsigned long     seq;   /* requests served, for request ids */
 };
 
 struct request {

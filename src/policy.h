@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
-/* ses-feedback - what AWS's names look like, decided before any I/O.
+/* ses-feedback - every rule decided before any I/O.
  * A TopicArn's partition and region must be real AWS shapes before a host
  * name is derived from them (sns.s3-us-west-2.amazonaws.com is an S3
  * bucket, not SNS), and each region's signing certificate carries the one
- * name AWS gives it. One table, one place. */
+ * name AWS gives it; the topic allow-list, the replay window, and the
+ * SigningCertURL and SubscribeURL a message may name. What verify_local()
+ * calls, in one place. */
 #ifndef SF_POLICY_H
 #define SF_POLICY_H
 
@@ -33,5 +35,19 @@ int policy_cert_names(const struct sns_arn *arn, char names[][POLICY_NAME_LEN]);
  * why saying how far off it is. */
 #define POLICY_MAX_SKEW 900 /* seconds: clocks are never perfect */
 int policy_fresh(time_t ts, time_t now, long max_age, char *why, size_t whylen);
+
+/* Is arn on the allow-list (patterns separated by spaces or commas, '*'
+ * matching within one ARN field)? 1 yes, 0 no. */
+int policy_topic_allowed(const char *list, const char *arn);
+
+/* Is url a signing-certificate URL this topic's region may use:
+ * https://SNS-HOST/SimpleNotificationService-HEX.pem? 0 yes, -1 no with
+ * why. */
+int policy_cert_url(const char *url, const struct sns_arn *arn, char *why, size_t whylen);
+
+/* Is the message's SubscribeURL safe to visit: the region's SNS host,
+ * Action=ConfirmSubscription, and TopicArn and Token equal to the
+ * message's, nothing else? 0 yes, -1 no with why. */
+int policy_subscribe_url(const struct sns_msg *m, char *why, size_t whylen);
 
 #endif

@@ -13,8 +13,9 @@
 
 #include <json-c/json.h>
 
+#include "bounds.h"
+#include "json_in.h"
 #include "ses.h"
-#include "sns.h"
 
 struct kind_def {
 	const char *kind;      /* eventType / notificationType value */
@@ -36,26 +37,25 @@ static const struct kind_def kinds[] = {
 	{ "Subscription", "subscription", NULL, 0 },
 };
 
-static const char *str_at(struct json_object *o, const char *key);
-static void        subscription_contact(struct ses_event *ev, struct json_object *root,
-           struct json_object *sub, char *why, size_t whylen);
-static void        add_recipients(
-           struct ses_event *ev, struct json_object *list, int objs, char *why, size_t whylen);
+static void subscription_contact(struct ses_event *ev, struct json_object *root,
+    struct json_object *sub, char *why, size_t whylen);
+static void add_recipients(
+    struct ses_event *ev, struct json_object *list, int objs, char *why, size_t whylen);
 static void note(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 int
 ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t whylen)
 {
-	struct json_object    *root, *mail = NULL, *obj = NULL, *list = NULL, *t;
+	struct json_object    *root, *mail = NULL, *obj = NULL, *list = NULL;
 	const struct kind_def *kd = NULL;
-	const char            *ts = NULL;
+	const char            *ts = NULL, *form_key;
 	char                   jwhy[128];
 	size_t                 i;
 
 	memset(ev, 0, sizeof(*ev));
 	why[0] = '\0';
-	root = sns_json_parse(msg, len, SNS_MAX_DEPTH, jwhy, sizeof(jwhy));
+	root = jsonin_parse(msg, len, LIM_JSON_DEPTH, jwhy, sizeof(jwhy));
 	if (root == NULL)
 		return 0; /* not JSON: kept verbatim */
 	if (!json_object_is_type(root, json_type_object)) {
@@ -66,28 +66,28 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 	/* A NUL in a remote MTA's diagnostic, or a NaN, is no reason to lose a
 	 * genuine bounce: the event is still parsed and acted on, and stored
 	 * as text instead of jsonb. */
-	ev->verbatim_only = sns_json_unsafe(root) != 0;
-	if (json_object_object_get_ex(root, "eventType", &t)) {
+	ev->verbatim_only = jsonin_unsafe(root) != 0;
+	if (json_object_object_get_ex(root, "eventType", NULL)) {
 		ev->form = SES_FORM_EVENT;
-	} else if (json_object_object_get_ex(root, "notificationType", &t)) {
+		form_key = "eventType";
+	} else if (json_object_object_get_ex(root, "notificationType", NULL)) {
 		ev->form = SES_FORM_IDENTITY;
+		form_key = "notificationType";
 	} else {
 		return 0; /* JSON, but not an SES event: kept verbatim */
 	}
 	if (json_object_object_get_ex(root, "mail", &mail) &&
 	    json_object_is_type(mail, json_type_object)) {
-		ev->ses_message_id = str_at(mail, "messageId");
-		ev->source = str_at(mail, "source");
-		ts = str_at(mail, "timestamp");
+		ev->ses_message_id = jsonin_str_or_null(mail, "messageId");
+		ev->source = jsonin_str_or_null(mail, "source");
+		ts = jsonin_str_or_null(mail, "timestamp");
 	}
-	if (!json_object_is_type(t, json_type_string) || json_object_get_string_len(t) == 0 ||
-	    json_object_get_string_len(t) > 64 ||
-	    memchr(json_object_get_string(t), '\0', (size_t)json_object_get_string_len(t)) !=
-	        NULL) {
+	jsonin_str(root, form_key, JSONIN_OPTIONAL, 64, &ev->kind, NULL, 0);
+	if (ev->kind == NULL || ev->kind[0] == '\0') {
+		ev->kind = NULL;
 		note(why, whylen, "SES event type is not a short string");
 		goto done;
 	}
-	ev->kind = json_object_get_string(t);
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(kinds[i].kind, ev->kind) == 0)
 			kd = &kinds[i];
@@ -100,15 +100,15 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 			note(why, whylen, "%s event has no %s object", ev->kind, kd->object);
 		goto done;
 	}
-	if (str_at(obj, "timestamp") != NULL)
-		ts = str_at(obj, "timestamp");
-	ev->feedback_id = str_at(obj, "feedbackId");
+	if (jsonin_str_or_null(obj, "timestamp") != NULL)
+		ts = jsonin_str_or_null(obj, "timestamp");
+	ev->feedback_id = jsonin_str_or_null(obj, "feedbackId");
 	if (strcmp(ev->kind, "Bounce") == 0) {
-		ev->bounce_type = str_at(obj, "bounceType");
-		ev->bounce_subtype = str_at(obj, "bounceSubType");
+		ev->bounce_type = jsonin_str_or_null(obj, "bounceType");
+		ev->bounce_subtype = jsonin_str_or_null(obj, "bounceSubType");
 	} else if (strcmp(ev->kind, "Complaint") == 0) {
-		ev->complaint_feedback_type = str_at(obj, "complaintFeedbackType");
-		ev->complaint_subtype = str_at(obj, "complaintSubType");
+		ev->complaint_feedback_type = jsonin_str_or_null(obj, "complaintFeedbackType");
+		ev->complaint_subtype = jsonin_str_or_null(obj, "complaintSubType");
 	}
 	if (strcmp(ev->kind, "Subscription") == 0) {
 		subscription_contact(ev, root, obj, why, whylen);
@@ -152,19 +152,6 @@ note(char *why, size_t whylen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
-}
-
-/* A string member, or NULL when absent, null or not a string. */
-static const char *
-str_at(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)) != NULL)
-		return NULL;
-	return json_object_get_string(v);
 }
 
 /* A Subscription event names no recipient list. Its contact is the one
@@ -220,9 +207,9 @@ add_recipients(struct ses_event *ev, struct json_object *list, int objs, char *w
 		if (objs && json_object_is_type(item, json_type_object)) {
 			if (!json_object_object_get_ex(item, "emailAddress", &addr))
 				addr = item;
-			r->status = str_at(item, "status");
-			r->action = str_at(item, "action");
-			r->diagnostic_code = str_at(item, "diagnosticCode");
+			r->status = jsonin_str_or_null(item, "status");
+			r->action = jsonin_str_or_null(item, "action");
+			r->diagnostic_code = jsonin_str_or_null(item, "diagnosticCode");
 		}
 		is_str = json_object_is_type(addr, json_type_string);
 		text = is_str ? json_object_get_string(addr) : NULL;
@@ -255,82 +242,17 @@ add_recipients(struct ses_event *ev, struct json_object *list, int objs, char *w
 	}
 }
 
-static int
-digits(const char *s, int n, int *v)
-{
-	int i;
-
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return 0;
-}
-
 int
 ses_parse_time(const char *in, char *out, size_t outlen)
 {
-	struct tm   tm;
-	char        frac[7] = "000000";
-	time_t      t;
-	int         y, mo, d, h, mi, s, oh = 0, om = 0, sign = 0, i;
-	const char *p = in;
+	struct tm tm;
+	time_t    t;
+	char      frac[7];
+	int       n;
 
-	if (digits(p, 4, &y) || p[4] != '-' || digits(p + 5, 2, &mo) || p[7] != '-' ||
-	    digits(p + 8, 2, &d) || (p[10] != 'T' && p[10] != ' ') || digits(p + 11, 2, &h) ||
-	    p[13] != ':' || digits(p + 14, 2, &mi) || p[16] != ':' || digits(p + 17, 2, &s))
+	if (jsonin_time(in, JSONIN_TIME_ANY_ZONE, &t, frac) == -1 || gmtime_r(&t, &tm) == NULL)
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-		return -1;
-	p += 19;
-	if (*p == '.') {
-		p++;
-		for (i = 0; *p >= '0' && *p <= '9'; i++, p++) {
-			if (i < 6)
-				frac[i] = *p;
-		}
-		if (i == 0)
-			return -1;
-	}
-	if (*p == ' ')
-		p++;
-	if (strcmp(p, "Z") == 0 || *p == '\0') {
-		sign = 0;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '+' ? 1 : -1;
-		p++;
-		if (digits(p, 2, &oh))
-			return -1;
-		p += 2;
-		if (*p == ':')
-			p++;
-		if (digits(p, 2, &om) || p[2] != '\0' || oh > 23 || om > 59)
-			return -1;
-	} else {
-		return -1;
-	}
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	t = timegm(&tm);
-	/* timegm() would quietly turn February 30 into March 2. */
-	{
-		struct tm chk;
-
-		if (gmtime_r(&t, &chk) == NULL || chk.tm_mday != d || chk.tm_mon != mo - 1)
-			return -1;
-	}
-	t -= sign * (oh * 3600 + om * 60);
-	/* PostgreSQL takes years 1 to 9999 written with four digits. */
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
-		return -1;
-	i = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%sZ", tm.tm_year + 1900,
+	n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%sZ", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-	return (i < 0 || (size_t)i >= outlen) ? -1 : 0;
+	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }

@@ -59,8 +59,8 @@ struct ses_event {
 int  ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t whylen);
 void ses_free(struct ses_event *ev);
 
-/* ISO 8601 with Z, +HH:MM, +HHMM or " +HHMM" -> YYYY-MM-DDTHH:MM:SS.ffffffZ
- * in UTC. 0 or -1. */
+/* ISO 8601 with Z, +HH:MM, +HHMM or " +HHMM" (jsonin_time's
+ * JSONIN_TIME_ANY_ZONE) -> YYYY-MM-DDTHH:MM:SS.ffffffZ in UTC. 0 or -1. */
 int ses_parse_time(const char *in, char *out, size_t outlen);
 
 #endif

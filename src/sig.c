@@ -8,7 +8,11 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "bounds.h"
 #include "sig.h"
+
+/* Bytes the longest Signature the envelope admits decodes to. */
+#define SIG_MAX_BYTES (LIM_SNS_SIGNATURE_MAX / 4 * 3)
 
 int
 sig_base64_decode(const char *in, unsigned char *out, size_t outlen)
@@ -38,7 +42,7 @@ int
 sig_verify(EVP_PKEY *key, int version, const char *data, size_t len, const char *sig_b64, char *why,
     size_t whylen)
 {
-	unsigned char sig[1024];
+	unsigned char sig[SIG_MAX_BYTES];
 	EVP_MD_CTX   *md = NULL;
 	const EVP_MD *alg;
 	int           slen, ret = -1;

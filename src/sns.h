@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* ses-feedback - the SNS HTTP(S) envelope.
- * Parsing with json-c under depth and size limits, the string to sign,
- * TopicArn parsing and the topic allow-list. */
+ * Parsing under depth and size limits, the string to sign, TopicArn
+ * parsing and the SNS host of a topic's region. */
 #ifndef SF_SNS_H
 #define SF_SNS_H
 
@@ -14,7 +14,6 @@
 struct json_object;
 
 #define SNS_MAX_DEPTH LIM_JSON_DEPTH
-#define SNS_MAX_FIELD LIM_SNS_FIELD_MAX
 
 enum sns_type { SNS_NOTIFICATION, SNS_SUBSCRIPTION_CONFIRMATION, SNS_UNSUBSCRIBE_CONFIRMATION };
 
@@ -53,17 +52,6 @@ struct sns_msg {
 int  sns_parse(const char *body, size_t len, struct sns_msg *m, char *why, size_t whylen);
 void sns_free(struct sns_msg *m);
 
-/* Parse JSON text strictly (UTF-8 checked, no trailing data) with a depth
- * limit. Returns a new reference or NULL with why. */
-struct json_object *sns_json_parse(
-    const char *text, size_t len, int depth, char *why, size_t whylen);
-
-#define SNS_JSON_NONFINITE 1 /* a NaN or Infinity number (not JSON, json-c allows it) */
-#define SNS_JSON_NUL       2 /* a string holding U+0000 (PostgreSQL's jsonb refuses it) */
-
-/* What in o PostgreSQL's jsonb would refuse: SNS_JSON_* bits, 0 if none. */
-int sns_json_unsafe(struct json_object *o);
-
 /* Append the string to sign, byte-exact, in the order SNS uses for the
  * message's Type. Returns 0 or -1 (buffer freed). */
 int sns_string_to_sign(const struct sns_msg *m, struct buf *out);
@@ -76,15 +64,5 @@ int sns_arn_parse(const char *s, struct sns_arn *out);
 /* The only host that may serve this topic's certificates and
  * confirmations: sns.REGION.amazonaws.com (.com.cn for aws-cn). */
 int sns_host_for(const struct sns_arn *arn, char *host, size_t hostlen);
-
-/* Is arn on the allow-list (patterns separated by spaces or commas, '*'
- * matching within one ARN field)? 1 yes, 0 no. */
-int sns_topic_allowed(const char *list, const char *arn);
-
-const char *sns_type_name(enum sns_type t);
-
-/* An SNS Timestamp (YYYY-MM-DDTHH:MM:SS[.fff]Z, a real date) as time_t.
- * 0 or -1. */
-int sns_time_parse(const char *s, time_t *out);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "bounds.h"
 #include "buf.h"
 #include "policy.h"
 #include "sig.h"
@@ -18,7 +19,7 @@ verify_local(const struct sns_msg *m, const struct verify_opts *o, char *why, si
 	 * S3 bucket name (sns.s3-us-west-2.amazonaws.com) an SNS host. */
 	if (policy_region_ok(&m->arn, why, whylen) == -1)
 		return VERIFY_FORBIDDEN;
-	if (o->topics != NULL && !sns_topic_allowed(o->topics, m->topic_arn)) {
+	if (o->topics != NULL && !policy_topic_allowed(o->topics, m->topic_arn)) {
 		snprintf(why, whylen,
 		    "topic not allowed: add it to SES_FEEDBACK_TOPICS if this endpoint should "
 		    "accept it");
@@ -33,12 +34,12 @@ verify_local(const struct sns_msg *m, const struct verify_opts *o, char *why, si
 		    m->sigver, o->min_sigver);
 		return VERIFY_FORBIDDEN;
 	}
-	if (cert_url_check(m->signing_cert_url, &m->arn, err, sizeof(err)) == -1) {
+	if (policy_cert_url(m->signing_cert_url, &m->arn, err, sizeof(err)) == -1) {
 		snprintf(why, whylen, "SigningCertURL refused: %s", err);
 		return VERIFY_FORBIDDEN;
 	}
 	if (m->type == SNS_SUBSCRIPTION_CONFIRMATION &&
-	    cert_subscribe_url_check(m, err, sizeof(err)) == -1) {
+	    policy_subscribe_url(m, err, sizeof(err)) == -1) {
 		snprintf(why, whylen, "SubscribeURL refused: %s", err);
 		return VERIFY_FORBIDDEN;
 	}
@@ -63,22 +64,20 @@ verify_signature(const struct sns_msg *m, EVP_PKEY *key, char *why, size_t whyle
 }
 
 enum verify_result
-verify_message(const struct sns_msg *m, const struct cfg *c, struct cert_cache *cc, struct http *h,
-    time_t now, enum cert_source *from, char *why, size_t whylen)
+verify_message(const struct sns_msg *m, const struct verify_opts *o, struct certcache *cc,
+    struct http *h, enum certcache_source *from, char *why, size_t whylen)
 {
-	struct http_opts   ho = { c->ca_file, c->connect_to, 0 };
-	struct verify_opts vo = { c->topics, c->min_sigver, c->max_age, now };
+	struct cert_fetch  req = { m->signing_cert_url, &m->arn, &o->http, o->cert_dir, o->now };
 	enum verify_result v;
 	EVP_PKEY          *key = NULL;
 
-	v = verify_local(m, &vo, why, whylen);
+	v = verify_local(m, o, why, whylen);
 	if (v != VERIFY_OK)
 		return v;
-	switch (cert_get(cc, h, &ho, c->cert_cache, m->signing_cert_url, &m->arn, now, &key, from,
-	    why, whylen)) {
-	case CERT_OK:
+	switch (certcache_get(cc, h, &req, &key, from, why, whylen)) {
+	case CERTCACHE_OK:
 		break;
-	case CERT_UNAVAILABLE:
+	case CERTCACHE_UNAVAILABLE:
 		return VERIFY_UNAVAILABLE;
 	default:
 		return VERIFY_FORBIDDEN;

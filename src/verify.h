@@ -12,8 +12,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "cert.h"
-#include "cfg.h"
+#include <openssl/evp.h>
+
+#include "certcache.h"
 #include "http.h"
 #include "sns.h"
 
@@ -23,12 +24,15 @@ enum verify_result {
 	VERIFY_UNAVAILABLE /* 503: certificate host unreachable, try later */
 };
 
-/* What the local checks are judged by. */
+/* What a message is judged by: the location's settings and the time.
+ * Pointers are borrowed for the call. */
 struct verify_opts {
-	const char *topics;     /* allow-list; NULL skips it (verify --cert) */
-	int         min_sigver; /* 1 or 2 */
-	long        max_age;    /* seconds a Timestamp may be old */
-	time_t      now;        /* the time to judge by */
+	const char      *topics;     /* allow-list; NULL skips it (the verify command) */
+	int              min_sigver; /* 1 or 2 */
+	long             max_age;    /* seconds a Timestamp may be old */
+	time_t           now;        /* the time to judge by */
+	const char      *cert_dir;   /* certificate disk cache; NULL = memory only */
+	struct http_opts http;       /* CA file and CONNECT_TO of the certificate fetch */
 };
 
 /* The checks that need no network, in order: partition and region,
@@ -42,11 +46,10 @@ enum verify_result verify_local(
 enum verify_result verify_signature(
     const struct sns_msg *m, EVP_PKEY *key, char *why, size_t whylen);
 
-/* Everything: verify_local with c's settings at now, then the certificate
- * from the cache or the network (under c's CA file and CONNECT_TO), then
- * the signature. *from says where the certificate came from. */
-enum verify_result verify_message(const struct sns_msg *m, const struct cfg *c,
-    struct cert_cache *cc, struct http *h, time_t now, enum cert_source *from, char *why,
-    size_t whylen);
+/* Everything: verify_local, then the certificate from cc or the network
+ * (fetched with h), then the signature. *from says where the certificate
+ * came from. */
+enum verify_result verify_message(const struct sns_msg *m, const struct verify_opts *o,
+    struct certcache *cc, struct http *h, enum certcache_source *from, char *why, size_t whylen);
 
 #endif

@@ -3,7 +3,7 @@
  * allow-list.
  * Input: lines of KEY=VALUE. cfg_load() is served the SES_FEEDBACK_* keys
  * as FastCGI parameters; each ARN=VALUE line is matched against the
- * SES_FEEDBACK_TOPICS value with sns_topic_allowed(). */
+ * SES_FEEDBACK_TOPICS value with policy_topic_allowed(). */
 #include "config.h"
 
 #include <stdint.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "sns.h"
+#include "policy.h"
 
 #define MAX_PAIRS   64
 #define MAX_ARNS    8
@@ -110,7 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (narn == 0)
 		arns[narn++] = DEFAULT_ARN;
 	for (i = 0; i < narn; i++) {
-		int r = sns_topic_allowed(topics, arns[i]);
+		int r = policy_topic_allowed(topics, arns[i]);
 
 		CHECK(r == 0 || r == 1);
 	}

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "cert.h"
+#include "policy.h"
 #include "sns.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -60,9 +60,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(sns_string_to_sign(&m, &sts) == -1);
 	CHECK(sts.data == NULL);
 
-	(void)cert_url_check(m.signing_cert_url, &m.arn, err, sizeof(err));
+	(void)policy_cert_url(m.signing_cert_url, &m.arn, err, sizeof(err));
 	if (m.type == SNS_SUBSCRIPTION_CONFIRMATION)
-		(void)cert_subscribe_url_check(&m, err, sizeof(err));
+		(void)policy_subscribe_url(&m, err, sizeof(err));
 	sns_free(&m);
 	CHECK(m.root == NULL);
 	return 0;

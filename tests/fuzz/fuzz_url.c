@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "cert.h"
+#include "policy.h"
 #include "sns.h"
 
 #define FIXED_TOPIC "arn:aws:sns:us-east-1:123456789012:t"
@@ -88,12 +89,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.subscribe_url = url;
 
 	why[0] = '\0';
-	if (cert_url_check(url, &m.arn, why, sizeof(why)) == 0)
+	if (policy_cert_url(url, &m.arn, why, sizeof(why)) == 0)
 		check_accepted(url, &m.arn, 0);
 	else
 		CHECK(why[0] != '\0');
 	why[0] = '\0';
-	if (cert_subscribe_url_check(&m, why, sizeof(why)) == 0)
+	if (policy_subscribe_url(&m, why, sizeof(why)) == 0)
 		check_accepted(url, &m.arn, 1);
 	else
 		CHECK(why[0] != '\0');

@@ -21,7 +21,7 @@ CLANG=${CLANG:-clang}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$here/build
-srcs="buf.c log.c cfg.c sns.c ses.c addr.c policy.c cert.c http.c deadline.c sig.c"
+srcs="buf.c log.c cfg.c json_in.c sns.c ses.c addr.c policy.c cert.c certcache.c http.c deadline.c sig.c"
 
 # libFuzzer reads -max_total_time=0 as "no limit".
 case $FUZZ_SECONDS in

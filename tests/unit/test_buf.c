@@ -315,29 +315,6 @@ test_take_empty(void **state)
 	assert_freed(&b);
 }
 
-static void
-test_reset(void **state)
-{
-	struct buf b;
-
-	buf_init(&b, 16);
-	assert_int_equal(buf_adds(&b, "0123456789"), 0);
-	buf_reset(&b);
-	assert_int_equal(b.len, 0);
-	assert_non_null(b.data);
-	assert_string_equal(b.data, "");
-	/* The cap counts from empty again. */
-	assert_int_equal(buf_adds(&b, "abcdefghijklmnop"), 0);
-	assert_string_equal(b.data, "abcdefghijklmnop");
-	buf_free(&b);
-	/* Reset and free of a never-used buffer are harmless. */
-	buf_init(&b, 16);
-	buf_reset(&b);
-	buf_free(&b);
-	buf_free(&b);
-	assert_freed(&b);
-}
-
 int
 main(void)
 {
@@ -357,7 +334,6 @@ main(void)
 		cmocka_unit_test(test_addf_over_cap_frees),
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_take_empty),
-		cmocka_unit_test(test_reset),
 	};
 
 	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);

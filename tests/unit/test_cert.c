@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* ses-feedback - unit tests for signing certificates (src/cert.c).
+/* ses-feedback - unit tests for signing certificates (src/cert.c,
+ * src/certcache.c, and the URL rules of src/policy.c).
  * The URL policy against a table of hostile URLs, the SubscribeURL rules,
  * the checks on certificate text made at test time, and the cache. */
 #include "config.h"
@@ -24,7 +25,9 @@
 #include <cmocka.h>
 
 #include "cert.h"
+#include "certcache.h"
 #include "http.h"
+#include "policy.h"
 #include "sns.h"
 #include "testkeys.h"
 
@@ -88,7 +91,7 @@ arn_of(const char *s)
 	return a;
 }
 
-/* --- cert_url_check ------------------------------------------------- */
+/* --- policy_cert_url ------------------------------------------------- */
 
 static void
 test_url_genuine(void **state)
@@ -97,24 +100,24 @@ test_url_genuine(void **state)
 	char           why[256] = "";
 
 	a = arn_of(TOPIC);
-	assert_int_equal(cert_url_check(GOOD_URL, &a, why, sizeof(why)), 0);
-	assert_int_equal(cert_url_check("https://" HOST "/SimpleNotificationService-"
-	                                "f3ecfb7224c7233fe7bb5f59f96de52f.pem",
+	assert_int_equal(policy_cert_url(GOOD_URL, &a, why, sizeof(why)), 0);
+	assert_int_equal(policy_cert_url("https://" HOST "/SimpleNotificationService-"
+	                                 "f3ecfb7224c7233fe7bb5f59f96de52f.pem",
 	                     &a, why, sizeof(why)),
 	    0);
-	assert_int_equal(cert_url_check("https://" HOST "/SimpleNotificationService-0.pem", &a, why,
-	                     sizeof(why)),
+	assert_int_equal(policy_cert_url("https://" HOST "/SimpleNotificationService-0.pem", &a,
+	                     why, sizeof(why)),
 	    0);
 	a = arn_of("arn:aws:sns:eu-west-1:123456789012:feedback");
-	assert_int_equal(cert_url_check("https://sns.eu-west-1.amazonaws.com/"
-	                                "SimpleNotificationService-" HEX ".pem",
+	assert_int_equal(policy_cert_url("https://sns.eu-west-1.amazonaws.com/"
+	                                 "SimpleNotificationService-" HEX ".pem",
 	                     &a, why, sizeof(why)),
 	    0);
 	a = arn_of(TOPIC_CN);
-	assert_int_equal(cert_url_check(CN_URL, &a, why, sizeof(why)), 0);
+	assert_int_equal(policy_cert_url(CN_URL, &a, why, sizeof(why)), 0);
 	a = arn_of("arn:aws-us-gov:sns:us-gov-west-1:123456789012:t");
-	assert_int_equal(cert_url_check("https://sns.us-gov-west-1.amazonaws.com/"
-	                                "SimpleNotificationService-" HEX ".pem",
+	assert_int_equal(policy_cert_url("https://sns.us-gov-west-1.amazonaws.com/"
+	                                 "SimpleNotificationService-" HEX ".pem",
 	                     &a, why, sizeof(why)),
 	    0);
 }
@@ -252,7 +255,7 @@ test_url_hostile(void **state)
 	a = arn_of(TOPIC);
 	for (i = 0; i < NITEMS(hostile_urls); i++) {
 		why[0] = '\0';
-		if (cert_url_check(hostile_urls[i], &a, why, sizeof(why)) != -1)
+		if (policy_cert_url(hostile_urls[i], &a, why, sizeof(why)) != -1)
 			fail_msg("accepted hostile URL %zu: %s", i, hostile_urls[i]);
 		if (why[0] == '\0')
 			fail_msg("no reason for hostile URL %zu: %s", i, hostile_urls[i]);
@@ -267,25 +270,25 @@ test_url_partitions(void **state)
 
 	/* a .com.cn URL is only for aws-cn, and .com never is */
 	a = arn_of(TOPIC_CN);
-	assert_int_equal(cert_url_check(GOOD_URL, &a, why, sizeof(why)), -1);
-	assert_int_equal(cert_url_check("https://sns.cn-north-1.amazonaws.com/"
-	                                "SimpleNotificationService-" HEX ".pem",
+	assert_int_equal(policy_cert_url(GOOD_URL, &a, why, sizeof(why)), -1);
+	assert_int_equal(policy_cert_url("https://sns.cn-north-1.amazonaws.com/"
+	                                 "SimpleNotificationService-" HEX ".pem",
 	                     &a, why, sizeof(why)),
 	    -1);
-	assert_int_equal(cert_url_check("https://sns.cn-northwest-1.amazonaws.com.cn/"
-	                                "SimpleNotificationService-" HEX ".pem",
+	assert_int_equal(policy_cert_url("https://sns.cn-northwest-1.amazonaws.com.cn/"
+	                                 "SimpleNotificationService-" HEX ".pem",
 	                     &a, why, sizeof(why)),
 	    -1);
-	assert_int_equal(cert_url_check(CN_URL ".evil.com", &a, why, sizeof(why)), -1);
+	assert_int_equal(policy_cert_url(CN_URL ".evil.com", &a, why, sizeof(why)), -1);
 	a = arn_of(TOPIC);
-	assert_int_equal(cert_url_check(CN_URL, &a, why, sizeof(why)), -1);
+	assert_int_equal(policy_cert_url(CN_URL, &a, why, sizeof(why)), -1);
 	/* the region comes from the topic, not from the URL */
 	a = arn_of("arn:aws:sns:eu-west-1:123456789012:t");
-	assert_int_equal(cert_url_check(GOOD_URL, &a, why, sizeof(why)), -1);
+	assert_int_equal(policy_cert_url(GOOD_URL, &a, why, sizeof(why)), -1);
 	assert_string_equal(why, "URL host is not sns.eu-west-1.amazonaws.com");
 }
 
-/* --- cert_subscribe_url_check ---------------------------------------- */
+/* --- policy_subscribe_url ---------------------------------------- */
 
 #define SUB_BASE "https://" HOST "/?Action=ConfirmSubscription"
 #define SUB_GOOD SUB_BASE "&TopicArn=" TOPIC "&Token=abc123"
@@ -303,7 +306,7 @@ sub_check(const char *url, const char *topic, const char *token, char *why, size
 	m.subscribe_url = url;
 	assert_int_equal(sns_arn_parse(topic, &m.arn), 0);
 	why[0] = '\0';
-	return cert_subscribe_url_check(&m, why, whylen);
+	return policy_subscribe_url(&m, why, whylen);
 }
 
 static void
@@ -327,6 +330,27 @@ test_subscribe_genuine(void **state)
 	                           "ConfirmSubscription&TopicArn=" TOPIC_CN "&Token=t0k",
 	                     TOPIC_CN, "t0k", why, sizeof(why)),
 	    0);
+}
+
+/* Regression: the Token the envelope admits (LIM_SNS_TOKEN_MAX bytes) was
+ * decoded into a buffer one byte short, so a genuine one was refused. */
+static void
+test_subscribe_longest_token(void **state)
+{
+	char   token[LIM_SNS_TOKEN_MAX + 2], url[LIM_SNS_SUBSCRIBE_URL_MAX + 1], why[256];
+	size_t n;
+
+	memset(token, 'a', LIM_SNS_TOKEN_MAX);
+	token[LIM_SNS_TOKEN_MAX] = '\0';
+	n = (size_t)snprintf(url, sizeof(url), SUB_BASE "&TopicArn=" TOPIC "&Token=%s", token);
+	assert_true(n < sizeof(url));
+	if (sub_check(url, TOPIC, token, why, sizeof(why)) != 0)
+		fail_msg("a %d-byte Token refused: %s", LIM_SNS_TOKEN_MAX, why);
+	/* one byte more than that is no Token of an envelope that parsed */
+	strcat(token, "a");
+	n = (size_t)snprintf(url, sizeof(url), SUB_BASE "&TopicArn=" TOPIC "&Token=%s", token);
+	assert_true(n < sizeof(url));
+	assert_int_equal(sub_check(url, TOPIC, token, why, sizeof(why)), -1);
 }
 
 static void
@@ -529,7 +553,8 @@ test_pem_good_names(void **state)
 		    NULL, 0 },
 		{ "arn:aws:sns:af-south-1:123456789012:t", NULL,
 		    "sns-signing.af-south-1.amazonaws.com", 0 },
-		{ "arn:aws:sns:af-south-1:123456789012:t", "sns.af-south-1.amazonaws.com", NULL, 0 },
+		{ "arn:aws:sns:af-south-1:123456789012:t", "sns.af-south-1.amazonaws.com", NULL,
+		    0 },
 		{ "arn:aws:sns:af-south-1:123456789012:t", "sns.amazonaws.com", NULL, -1 },
 		{ "arn:aws:sns:ap-east-1:123456789012:t", "sns-signing.ap-east-1.amazonaws.com",
 		    NULL, 0 },
@@ -559,8 +584,8 @@ test_pem_good_names(void **state)
 		    "sns-signing.eu-central-2.amazonaws.com", NULL, 0 },
 		{ "arn:aws:sns:il-central-1:123456789012:t",
 		    "sns-signing.il-central-1.amazonaws.com", NULL, 0 },
-		{ "arn:aws:sns:ca-west-1:123456789012:t", "sns-signing.ca-west-1.amazonaws.com", NULL,
-		    0 },
+		{ "arn:aws:sns:ca-west-1:123456789012:t", "sns-signing.ca-west-1.amazonaws.com",
+		    NULL, 0 },
 		{ "arn:aws:sns:mx-central-1:123456789012:t",
 		    "sns-signing.mx-central-1.amazonaws.com", NULL, 0 },
 		/* another region's signing name */
@@ -571,7 +596,8 @@ test_pem_good_names(void **state)
 		    "sns-us-gov-west-1.amazonaws.com", NULL, 0 },
 		{ "arn:aws-us-gov:sns:us-gov-east-1:123456789012:t",
 		    "sns-us-gov-west-1.amazonaws.com", NULL, 0 },
-		{ "arn:aws-us-gov:sns:us-gov-east-1:123456789012:t", "sns.amazonaws.com", NULL, -1 },
+		{ "arn:aws-us-gov:sns:us-gov-east-1:123456789012:t", "sns.amazonaws.com", NULL,
+		    -1 },
 		/* China */
 		{ TOPIC_CN, "sns-cn-north-1.amazonaws.com.cn", NULL, 0 },
 		{ TOPIC_CN, "sns.cn-north-1.amazonaws.com.cn", NULL, 0 },
@@ -820,49 +846,51 @@ test_pem_ignores_bytes_after_len(void **state)
 	free(pem);
 }
 
-/* --- cert_get -------------------------------------------------------- */
+/* --- certcache_get -------------------------------------------------------- */
 
 static const struct http_opts unreachable = { NULL, UNREACHABLE, 0 };
 
 static void
 test_get_unreachable(void **state)
 {
-	struct cert_cache *c;
-	struct http       *h;
-	struct sns_arn     a;
-	EVP_PKEY          *key = (EVP_PKEY *)1;
-	enum cert_source   from = CERT_FROM_DISK;
-	char               why[512] = "";
-	time_t             t0;
+	struct certcache     *c;
+	struct http          *h;
+	struct sns_arn        a;
+	EVP_PKEY             *key = (EVP_PKEY *)1;
+	enum certcache_source from = CERTCACHE_FROM_DISK;
+	char                  why[512] = "";
+	time_t                t0;
 
-	c = cert_cache_new();
+	c = certcache_new();
 	assert_non_null(c);
 	h = http_new();
 	assert_non_null(h);
 	a = arn_of(TOPIC);
 	t0 = time(NULL);
-	assert_int_equal(cert_get(c, h, &unreachable, NULL, GOOD_URL, &a, time(NULL), &key, &from,
-	                     why, sizeof(why)),
-	    CERT_UNAVAILABLE);
+	assert_int_equal(certcache_get(c, h,
+	                     &(struct cert_fetch){ GOOD_URL, &a, &unreachable, NULL, time(NULL) },
+	                     &key, &from, why, sizeof(why)),
+	    CERTCACHE_UNAVAILABLE);
 	assert_null(key);
 	assert_non_null(strstr(why, "certificate fetch failed"));
 	/* refused at once, not after a timeout */
 	assert_true(time(NULL) - t0 < 3);
 	/* a failure is not cached: the same answer again */
 	key = (EVP_PKEY *)1;
-	assert_int_equal(cert_get(c, h, &unreachable, NULL, GOOD_URL, &a, time(NULL), &key, &from,
-	                     why, sizeof(why)),
-	    CERT_UNAVAILABLE);
+	assert_int_equal(certcache_get(c, h,
+	                     &(struct cert_fetch){ GOOD_URL, &a, &unreachable, NULL, time(NULL) },
+	                     &key, &from, why, sizeof(why)),
+	    CERTCACHE_UNAVAILABLE);
 	assert_null(key);
 	http_free(h);
-	cert_cache_free(c);
+	certcache_free(c);
 }
 
-/* DIR/<sha256 of url, CA file and CONNECT_TO>.pem, as cert.c names its
+/* DIR/<sha256 of url, CA file and CONNECT_TO>.pem, as certcache.c names its
  * cache files. */
 static void
-cache_file_in(const char *dir, const char *url, const struct http_opts *o, char *path,
-    size_t pathlen)
+cache_file_in(
+    const char *dir, const char *url, const struct http_opts *o, char *path, size_t pathlen)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char          hex[SHA256_DIGEST_LENGTH * 2 + 1], key[1024];
@@ -897,32 +925,33 @@ write_file(const char *path, const char *text)
 static void
 test_get_disk_then_memory(void **state)
 {
-	struct keys       *k = *state;
-	struct cert_cache *c;
-	struct http       *h;
-	struct sns_arn     a;
-	EVP_PKEY          *key = NULL, *first;
-	enum cert_source   from = CERT_FROM_NETWORK;
-	char               dir[] = "/tmp/sf-test-cert-XXXXXX";
-	char               path[512], why[512] = "";
-	char              *pem;
-	time_t             now = time(NULL);
-	struct stat        st;
+	struct keys          *k = *state;
+	struct certcache     *c;
+	struct http          *h;
+	struct sns_arn        a;
+	EVP_PKEY             *key = NULL, *first;
+	enum certcache_source from = CERTCACHE_FROM_NETWORK;
+	char                  dir[] = "/tmp/sf-test-cert-XXXXXX";
+	char                  path[512], why[512] = "";
+	char                 *pem;
+	time_t                now = time(NULL);
+	struct stat           st;
 
 	assert_non_null(mkdtemp(dir));
 	cache_file(dir, GOOD_URL, path, sizeof(path));
 	pem = make_cert(k->rsa, "sns.amazonaws.com", NULL, -60, 3600);
 	write_file(path, pem);
-	c = cert_cache_new();
+	c = certcache_new();
 	h = http_new();
 	assert_non_null(c);
 	assert_non_null(h);
 	a = arn_of(TOPIC);
 
 	assert_int_equal(
-	    cert_get(c, h, &unreachable, dir, GOOD_URL, &a, now, &key, &from, why, sizeof(why)),
-	    CERT_OK);
-	assert_int_equal(from, CERT_FROM_DISK);
+	    certcache_get(c, h, &(struct cert_fetch){ GOOD_URL, &a, &unreachable, dir, now }, &key,
+	        &from, why, sizeof(why)),
+	    CERTCACHE_OK);
+	assert_int_equal(from, CERTCACHE_FROM_DISK);
 	assert_non_null(key);
 	assert_int_equal(EVP_PKEY_eq(key, k->rsa), 1);
 	first = key;
@@ -930,31 +959,35 @@ test_get_disk_then_memory(void **state)
 	/* the file is gone: memory still has it, with no network */
 	assert_int_equal(unlink(path), 0);
 	key = NULL;
-	from = CERT_FROM_NETWORK;
-	assert_int_equal(cert_get(c, h, &unreachable, dir, GOOD_URL, &a, now + 60, &key, &from, why,
-	                     sizeof(why)),
-	    CERT_OK);
-	assert_int_equal(from, CERT_FROM_MEMORY);
+	from = CERTCACHE_FROM_NETWORK;
+	assert_int_equal(
+	    certcache_get(c, h, &(struct cert_fetch){ GOOD_URL, &a, &unreachable, dir, now + 60 },
+	        &key, &from, why, sizeof(why)),
+	    CERTCACHE_OK);
+	assert_int_equal(from, CERTCACHE_FROM_MEMORY);
 	assert_ptr_equal(key, first);
 
 	/* another URL is not served from this entry */
 	key = (EVP_PKEY *)1;
 	assert_int_equal(
-	    cert_get(c, h, &unreachable, dir, "https://" HOST "/SimpleNotificationService-0123.pem",
-	        &a, now, &key, &from, why, sizeof(why)),
-	    CERT_UNAVAILABLE);
+	    certcache_get(c, h,
+	        &(struct cert_fetch){ "https://" HOST "/SimpleNotificationService-0123.pem", &a,
+	            &unreachable, dir, now },
+	        &key, &from, why, sizeof(why)),
+	    CERTCACHE_UNAVAILABLE);
 	assert_null(key);
 
 	/* once past the certificate's expiry, memory no longer serves it */
 	key = (EVP_PKEY *)1;
-	assert_int_equal(cert_get(c, h, &unreachable, dir, GOOD_URL, &a, now + 7200, &key, &from,
-	                     why, sizeof(why)),
-	    CERT_UNAVAILABLE);
+	assert_int_equal(
+	    certcache_get(c, h, &(struct cert_fetch){ GOOD_URL, &a, &unreachable, dir, now + 7200 },
+	        &key, &from, why, sizeof(why)),
+	    CERTCACHE_UNAVAILABLE);
 	assert_null(key);
 	assert_int_equal(stat(path, &st), -1);
 
 	http_free(h);
-	cert_cache_free(c);
+	certcache_free(c);
 	free(pem);
 	assert_int_equal(rmdir(dir), 0);
 }
@@ -967,11 +1000,11 @@ test_get_trust_context(void **state)
 	static const struct http_opts other = { NULL, HOST ":443:127.0.0.1:2", 0 };
 	static const struct http_opts other_ca = { "/nonexistent/ca.pem", UNREACHABLE, 0 };
 	struct keys                  *k = *state;
-	struct cert_cache            *c;
+	struct certcache             *c;
 	struct http                  *h;
 	struct sns_arn                a;
 	EVP_PKEY                     *key = NULL;
-	enum cert_source              from = CERT_FROM_NETWORK;
+	enum certcache_source         from = CERTCACHE_FROM_NETWORK;
 	char                          dir[] = "/tmp/sf-test-cert-XXXXXX";
 	char                          path[512], why[512] = "";
 	char                         *pem;
@@ -981,35 +1014,38 @@ test_get_trust_context(void **state)
 	cache_file(dir, GOOD_URL, path, sizeof(path));
 	pem = make_cert(k->rsa, "sns.amazonaws.com", NULL, -60, 3600);
 	write_file(path, pem);
-	c = cert_cache_new();
+	c = certcache_new();
 	h = http_new();
 	assert_non_null(c);
 	assert_non_null(h);
 	a = arn_of(TOPIC);
 	assert_int_equal(
-	    cert_get(c, h, &unreachable, dir, GOOD_URL, &a, now, &key, &from, why, sizeof(why)),
-	    CERT_OK);
-	assert_int_equal(from, CERT_FROM_DISK);
+	    certcache_get(c, h, &(struct cert_fetch){ GOOD_URL, &a, &unreachable, dir, now }, &key,
+	        &from, why, sizeof(why)),
+	    CERTCACHE_OK);
+	assert_int_equal(from, CERTCACHE_FROM_DISK);
 	/* in memory and on disk for the first context; neither serves these */
 	key = (EVP_PKEY *)1;
-	assert_int_equal(
-	    cert_get(c, h, &other, dir, GOOD_URL, &a, now, &key, &from, why, sizeof(why)),
-	    CERT_UNAVAILABLE);
+	assert_int_equal(certcache_get(c, h, &(struct cert_fetch){ GOOD_URL, &a, &other, dir, now },
+	                     &key, &from, why, sizeof(why)),
+	    CERTCACHE_UNAVAILABLE);
 	assert_null(key);
 	key = (EVP_PKEY *)1;
 	assert_int_equal(
-	    cert_get(c, h, &other_ca, dir, GOOD_URL, &a, now, &key, &from, why, sizeof(why)),
-	    CERT_UNAVAILABLE);
+	    certcache_get(c, h, &(struct cert_fetch){ GOOD_URL, &a, &other_ca, dir, now }, &key,
+	        &from, why, sizeof(why)),
+	    CERTCACHE_UNAVAILABLE);
 	assert_null(key);
 	/* and the first context still is */
 	key = NULL;
 	assert_int_equal(
-	    cert_get(c, h, &unreachable, dir, GOOD_URL, &a, now, &key, &from, why, sizeof(why)),
-	    CERT_OK);
-	assert_int_equal(from, CERT_FROM_MEMORY);
+	    certcache_get(c, h, &(struct cert_fetch){ GOOD_URL, &a, &unreachable, dir, now }, &key,
+	        &from, why, sizeof(why)),
+	    CERTCACHE_OK);
+	assert_int_equal(from, CERTCACHE_FROM_MEMORY);
 	assert_int_equal(unlink(path), 0);
 	http_free(h);
-	cert_cache_free(c);
+	certcache_free(c);
 	free(pem);
 	assert_int_equal(rmdir(dir), 0);
 }
@@ -1018,29 +1054,30 @@ test_get_trust_context(void **state)
 static void
 test_get_disk_expired_dropped(void **state)
 {
-	struct keys       *k = *state;
-	struct cert_cache *c;
-	struct http       *h;
-	struct sns_arn     a;
-	EVP_PKEY          *key = (EVP_PKEY *)1;
-	enum cert_source   from = CERT_FROM_NETWORK;
-	char               dir[] = "/tmp/sf-test-cert-XXXXXX";
-	char               path[512], why[512] = "";
-	char              *pem;
-	struct stat        st;
+	struct keys          *k = *state;
+	struct certcache     *c;
+	struct http          *h;
+	struct sns_arn        a;
+	EVP_PKEY             *key = (EVP_PKEY *)1;
+	enum certcache_source from = CERTCACHE_FROM_NETWORK;
+	char                  dir[] = "/tmp/sf-test-cert-XXXXXX";
+	char                  path[512], why[512] = "";
+	char                 *pem;
+	struct stat           st;
 
 	assert_non_null(mkdtemp(dir));
 	cache_file(dir, GOOD_URL, path, sizeof(path));
 	pem = make_cert(k->rsa, "sns.amazonaws.com", NULL, -7200, -3600);
 	write_file(path, pem);
-	c = cert_cache_new();
+	c = certcache_new();
 	h = http_new();
 	assert_non_null(c);
 	assert_non_null(h);
 	a = arn_of(TOPIC);
-	assert_int_equal(cert_get(c, h, &unreachable, dir, GOOD_URL, &a, time(NULL), &key, &from,
-	                     why, sizeof(why)),
-	    CERT_UNAVAILABLE);
+	assert_int_equal(
+	    certcache_get(c, h, &(struct cert_fetch){ GOOD_URL, &a, &unreachable, dir, time(NULL) },
+	        &key, &from, why, sizeof(why)),
+	    CERTCACHE_UNAVAILABLE);
 	assert_null(key);
 	assert_int_equal(stat(path, &st), -1);
 	assert_int_equal(errno, ENOENT);
@@ -1048,81 +1085,87 @@ test_get_disk_expired_dropped(void **state)
 	/* the same for a file that is not a certificate at all */
 	write_file(path, "not a certificate\n");
 	key = (EVP_PKEY *)1;
-	assert_int_equal(cert_get(c, h, &unreachable, dir, GOOD_URL, &a, time(NULL), &key, &from,
-	                     why, sizeof(why)),
-	    CERT_UNAVAILABLE);
+	assert_int_equal(
+	    certcache_get(c, h, &(struct cert_fetch){ GOOD_URL, &a, &unreachable, dir, time(NULL) },
+	        &key, &from, why, sizeof(why)),
+	    CERTCACHE_UNAVAILABLE);
 	assert_null(key);
 	assert_int_equal(stat(path, &st), -1);
 
 	http_free(h);
-	cert_cache_free(c);
+	certcache_free(c);
 	free(pem);
 	assert_int_equal(rmdir(dir), 0);
 }
 
-/* The memory cache holds CERT_MEM_SLOTS keys and evicts the one used
+/* The memory cache holds CERTCACHE_MEM_SLOTS keys and evicts the one used
  * least recently. */
 static void
 test_get_memory_lru(void **state)
 {
-	struct keys       *k = *state;
-	struct cert_cache *c;
-	struct http       *h;
-	struct sns_arn     a;
-	EVP_PKEY          *key;
-	enum cert_source   from;
-	char               dir[] = "/tmp/sf-test-cert-XXXXXX";
-	char               url[CERT_MEM_SLOTS + 1][128];
-	char               path[512], why[512] = "";
-	char              *pem;
-	time_t             now = time(NULL);
-	int                i;
+	struct keys          *k = *state;
+	struct certcache     *c;
+	struct http          *h;
+	struct sns_arn        a;
+	EVP_PKEY             *key;
+	enum certcache_source from;
+	char                  dir[] = "/tmp/sf-test-cert-XXXXXX";
+	char                  url[CERTCACHE_MEM_SLOTS + 1][128];
+	char                  path[512], why[512] = "";
+	char                 *pem;
+	time_t                now = time(NULL);
+	int                   i;
 
 	assert_non_null(mkdtemp(dir));
 	pem = make_cert(k->rsa, "sns.amazonaws.com", NULL, -60, 3600);
-	c = cert_cache_new();
+	c = certcache_new();
 	h = http_new();
 	assert_non_null(c);
 	assert_non_null(h);
 	a = arn_of(TOPIC);
-	for (i = 0; i <= CERT_MEM_SLOTS; i++) {
+	for (i = 0; i <= CERTCACHE_MEM_SLOTS; i++) {
 		snprintf(url[i], sizeof(url[i]),
 		    "https://" HOST "/SimpleNotificationService-%04x.pem", i);
-		if (i == CERT_MEM_SLOTS) {
+		if (i == CERTCACHE_MEM_SLOTS) {
 			/* touch the oldest, so that the second oldest goes */
 			key = NULL;
-			assert_int_equal(cert_get(c, h, &unreachable, dir, url[0], &a, now, &key,
-			                     &from, why, sizeof(why)),
-			    CERT_OK);
-			assert_int_equal(from, CERT_FROM_MEMORY);
+			assert_int_equal(
+			    certcache_get(c, h,
+			        &(struct cert_fetch){ url[0], &a, &unreachable, dir, now }, &key,
+			        &from, why, sizeof(why)),
+			    CERTCACHE_OK);
+			assert_int_equal(from, CERTCACHE_FROM_MEMORY);
 		}
 		cache_file(dir, url[i], path, sizeof(path));
 		write_file(path, pem);
 		key = NULL;
-		assert_int_equal(cert_get(c, h, &unreachable, dir, url[i], &a, now, &key, &from,
-		                     why, sizeof(why)),
-		    CERT_OK);
-		assert_int_equal(from, CERT_FROM_DISK);
+		assert_int_equal(
+		    certcache_get(c, h, &(struct cert_fetch){ url[i], &a, &unreachable, dir, now },
+		        &key, &from, why, sizeof(why)),
+		    CERTCACHE_OK);
+		assert_int_equal(from, CERTCACHE_FROM_DISK);
 		assert_int_equal(unlink(path), 0);
 	}
-	for (i = 0; i <= CERT_MEM_SLOTS; i++) {
+	for (i = 0; i <= CERTCACHE_MEM_SLOTS; i++) {
 		key = NULL;
-		from = CERT_FROM_NETWORK;
+		from = CERTCACHE_FROM_NETWORK;
 		if (i == 1) {
-			assert_int_equal(cert_get(c, h, &unreachable, dir, url[i], &a, now, &key,
-			                     &from, why, sizeof(why)),
-			    CERT_UNAVAILABLE);
+			assert_int_equal(
+			    certcache_get(c, h,
+			        &(struct cert_fetch){ url[i], &a, &unreachable, dir, now }, &key,
+			        &from, why, sizeof(why)),
+			    CERTCACHE_UNAVAILABLE);
 			assert_null(key);
 			continue;
 		}
-		if (cert_get(c, h, &unreachable, dir, url[i], &a, now, &key, &from, why,
-		        sizeof(why)) != CERT_OK)
+		if (certcache_get(c, h, &(struct cert_fetch){ url[i], &a, &unreachable, dir, now },
+		        &key, &from, why, sizeof(why)) != CERTCACHE_OK)
 			fail_msg("%s: not in memory (%s)", url[i], why);
-		assert_int_equal(from, CERT_FROM_MEMORY);
+		assert_int_equal(from, CERTCACHE_FROM_MEMORY);
 		assert_non_null(key);
 	}
 	http_free(h);
-	cert_cache_free(c);
+	certcache_free(c);
 	free(pem);
 	assert_int_equal(rmdir(dir), 0);
 }
@@ -1130,9 +1173,9 @@ test_get_memory_lru(void **state)
 static void
 test_source_names(void **state)
 {
-	assert_string_equal(cert_source_name(CERT_FROM_MEMORY), "memory");
-	assert_string_equal(cert_source_name(CERT_FROM_DISK), "disk");
-	assert_string_equal(cert_source_name(CERT_FROM_NETWORK), "network");
+	assert_string_equal(certcache_source_name(CERTCACHE_FROM_MEMORY), "memory");
+	assert_string_equal(certcache_source_name(CERTCACHE_FROM_DISK), "disk");
+	assert_string_equal(certcache_source_name(CERTCACHE_FROM_NETWORK), "network");
 }
 
 int
@@ -1143,6 +1186,7 @@ main(void)
 		cmocka_unit_test(test_url_hostile),
 		cmocka_unit_test(test_url_partitions),
 		cmocka_unit_test(test_subscribe_genuine),
+		cmocka_unit_test(test_subscribe_longest_token),
 		cmocka_unit_test(test_subscribe_hostile),
 		cmocka_unit_test(test_subscribe_message_values),
 		cmocka_unit_test(test_pem_good),

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "json_in.h"
 #include "policy.h"
 #include "sns.h"
 
@@ -196,15 +197,16 @@ test_time_parse(void **state)
 {
 	time_t t;
 
-	assert_int_equal(sns_time_parse("2012-05-02T00:54:06.655Z", &t), 0);
+	assert_int_equal(jsonin_time("2012-05-02T00:54:06.655Z", JSONIN_TIME_SNS, &t, NULL), 0);
 	assert_int_equal((long)t, 1335920046L);
-	assert_int_equal(sns_time_parse("2012-05-02T00:54:06Z", &t), 0);
-	assert_int_equal(sns_time_parse("2024-02-29T00:00:00.000Z", &t), 0);
-	assert_int_equal(sns_time_parse("2023-02-29T00:00:00.000Z", &t), -1);
-	assert_int_equal(sns_time_parse("2026-02-30T00:00:00.000Z", &t), -1);
-	assert_int_equal(sns_time_parse("2026-04-31T00:00:00.000Z", &t), -1);
-	assert_int_equal(sns_time_parse("2026-12-02T09:30:00.000+01:00", &t), -1);
-	assert_int_equal(sns_time_parse("0001-01-01T00:00:00Z", &t), -1);
+	assert_int_equal(jsonin_time("2012-05-02T00:54:06Z", JSONIN_TIME_SNS, &t, NULL), 0);
+	assert_int_equal(jsonin_time("2024-02-29T00:00:00.000Z", JSONIN_TIME_SNS, &t, NULL), 0);
+	assert_int_equal(jsonin_time("2023-02-29T00:00:00.000Z", JSONIN_TIME_SNS, &t, NULL), -1);
+	assert_int_equal(jsonin_time("2026-02-30T00:00:00.000Z", JSONIN_TIME_SNS, &t, NULL), -1);
+	assert_int_equal(jsonin_time("2026-04-31T00:00:00.000Z", JSONIN_TIME_SNS, &t, NULL), -1);
+	assert_int_equal(
+	    jsonin_time("2026-12-02T09:30:00.000+01:00", JSONIN_TIME_SNS, &t, NULL), -1);
+	assert_int_equal(jsonin_time("0001-01-01T00:00:00Z", JSONIN_TIME_SNS, &t, NULL), -1);
 }
 
 int

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "bounds.h"
 #include "buf.h"
 #include "sig.h"
 #include "sns.h"
@@ -355,6 +356,25 @@ test_verify_wrong_length(void **state)
 	free(s);
 }
 
+/* Regression: the longest Signature the envelope admits (LIM_SNS_SIGNATURE_MAX
+ * characters) was decoded into a buffer too small for it and reported as
+ * not base64; it is base64, of the wrong length. */
+static void
+test_verify_longest_signature(void **state)
+{
+	struct keys  *k = *state;
+	unsigned char junk[LIM_SNS_SIGNATURE_MAX / 4 * 3];
+	char          why[256];
+	char         *t;
+
+	memset(junk, 0x5a, sizeof(junk));
+	t = b64_of(junk, sizeof(junk));
+	assert_int_equal(strlen(t), LIM_SNS_SIGNATURE_MAX);
+	assert_int_equal(verify(k->a, 2, data, strlen(data), t, why, sizeof(why)), -1);
+	assert_string_equal(why, "Signature length does not match the key");
+	free(t);
+}
+
 /* A flipped bit anywhere in the signature. */
 static void
 test_verify_flipped_signature(void **state)
@@ -498,6 +518,7 @@ main(void)
 		cmocka_unit_test(test_verify_bad_version),
 		cmocka_unit_test(test_verify_malformed_base64),
 		cmocka_unit_test(test_verify_wrong_length),
+		cmocka_unit_test(test_verify_longest_signature),
 		cmocka_unit_test(test_verify_flipped_signature),
 		cmocka_unit_test(test_verify_envelope),
 		cmocka_unit_test(test_base64_vectors),
