@@ -90,10 +90,11 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 		goto done;
 	}
 	ev->kind = json_object_get_string(t);
+	/* A kind SES added later, or one without details: stored, no
+	 * recipients. */
 	k = ses_kind_of(ev->kind);
 	if (k == SES_KIND_OTHER || kinds[k].object == NULL)
-		goto done; /* a type SES added later, or one without details: stored, no recipients
-		            */
+		goto done;
 	kd = &kinds[k];
 	if (!json_object_object_get_ex(root, kd->object, &obj) ||
 	    !json_object_is_type(obj, json_type_object)) {

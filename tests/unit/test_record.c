@@ -373,6 +373,25 @@ test_sub_status_names(void **state)
 	assert_string_equal(record_sub_status_name(RECORD_SUB_UNSUBSCRIBED), "unsubscribed");
 }
 
+/* event_type and the metrics' event label: one table of kinds, every row
+ * named and found again by its name. */
+static void
+test_kinds(void **state)
+{
+	int k;
+
+	(void)state;
+	for (k = 0; k < SES_KIND_OTHER; k++) {
+		assert_non_null(ses_kind_name((enum ses_kind)k));
+		assert_int_equal(ses_kind_of(ses_kind_name((enum ses_kind)k)), k);
+	}
+	assert_string_equal(ses_kind_name(SES_KIND_RENDERING_FAILURE), "Rendering Failure");
+	assert_int_equal(ses_kind_of("AmazonSnsSubscriptionSucceeded"), SES_KIND_SNS_SUBSCRIBED);
+	assert_int_equal(ses_kind_of("bounce"), SES_KIND_OTHER);
+	assert_int_equal(ses_kind_of(NULL), SES_KIND_OTHER);
+	assert_string_equal(ses_kind_name(SES_KIND_OTHER), "other");
+}
+
 int
 main(void)
 {
@@ -385,6 +404,7 @@ main(void)
 		cmocka_unit_test(test_verbatim_only),
 		cmocka_unit_test(test_subscription_records),
 		cmocka_unit_test(test_sub_status_names),
+		cmocka_unit_test(test_kinds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
