@@ -255,10 +255,11 @@ $$;
 -- Store one verified SNS message: what the handler calls, once per
 -- notification, in one round trip. p_doc carries the envelope fields, the
 -- SES event (message or message_text), the affected recipients and, for
--- subscription messages, what was done; keys read from it: see
--- src/handler.c (do_notification, do_subscription). The address comes from
--- each recipient's original text through normalize_email(); one that is
--- none is recorded as not_an_address and acted on no further.
+-- subscription messages, what was done; every key, its type and meaning:
+-- src/record.h, which builds it (a key changed there is changed here too).
+-- The address comes from each recipient's original text through
+-- normalize_email(); one that is none is recorded as not_an_address and
+-- acted on no further.
 -- result is 'stored', or 'duplicate' (and nothing changed) when the
 -- MessageId is already known; suppressed counts the suppressions the
 -- notification added or strengthened (for the metrics).

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /* ses-feedback - one HTTP request, from method to status.
- * The pipeline of DESIGN.md: bounded read, envelope, topic allow-list,
- * certificate and signature, then by Type, then one transaction. Each
- * stage that refuses says why in the request's log line. */
+ * The pipeline only: bounded read, envelope, headers against the body,
+ * verification (verify.h), then by Type the record (record.h) or the
+ * confirmation (subscribe.h), then one call to the store. Each stage that
+ * refuses answers with an outcome (outcome.h) and says why in the
+ * request's log line. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -20,8 +22,11 @@
 #include "handler.h"
 #include "log.h"
 #include "metrics.h"
+#include "outcome.h"
+#include "record.h"
 #include "ses.h"
 #include "sns.h"
+#include "subscribe.h"
 #include "verify.h"
 
 /* Everything one request owns; released by cleanup_request(). */
@@ -34,23 +39,29 @@ struct txn {
 	struct sns_msg        msg;
 	struct ses_event      ev;
 	char                  id[64];   /* request id */
-	const char           *outcome;  /* one word for the log */
+	enum outcome          outcome;  /* for the log line and the metrics */
 	char                  why[512]; /* reason for a refusal */
 	char            note[256]; /* what a stored notification held that was not understood */
 	const char     *cert_from; /* memory, disk, network */
 	struct timespec t0;
 };
 
-static void answer(struct txn *t, int status, const char *outcome, const char *fmt, ...)
+static void answer(struct txn *t, enum outcome o);
+static void refuse(struct txn *t, enum outcome o, const char *says, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+static void        answer_store(struct txn *t, enum store_status s);
+static void        request_id(struct txn *t);
+static void        dispatch(struct txn *t);
 static void        do_post(struct txn *t);
 static void        do_health(struct txn *t);
 static void        do_metrics(struct txn *t);
 static void        do_notification(struct txn *t);
 static void        do_subscription(struct txn *t);
+static int         seen_before(struct txn *t);
 static int         read_body(struct txn *t);
+static int         length_ok(struct txn *t);
 static int         headers_match(struct txn *t);
-static void        store_json(struct txn *t, struct json_object *p);
+static void        store_record(struct txn *t, struct json_object *doc);
 static void        log_request(struct txn *t);
 static void        cleanup_request(struct txn *t);
 static const char *param(const struct txn *t, const char *name);
@@ -114,8 +125,7 @@ void
 handler_run(struct handler *h, const struct request *r, struct response *out)
 {
 	struct txn     t;
-	struct cfg_src src;
-	const char    *method, *rid;
+	struct cfg_src src = { cfg_param_cb, &t };
 
 	memset(&t, 0, sizeof(t));
 	memset(out, 0, sizeof(*out));
@@ -126,46 +136,60 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 	t.out = out;
 	buf_init(&t.body, 0);
 	h->seq++;
-	rid = param(&t, "REQUEST_ID");
-	if (rid != NULL && *rid != '\0' && strlen(rid) < sizeof(t.id) &&
-	    strspn(rid, "0123456789abcdefABCDEF-") == strlen(rid))
-		snprintf(t.id, sizeof(t.id), "%s", rid);
-	else
-		snprintf(t.id, sizeof(t.id), "%ld-%lu", (long)getpid(), h->seq);
-
-	src.param = cfg_param_cb;
-	src.ctx = &t;
+	request_id(&t);
+	/* Every path answers; one that did not would be a 500, not status 0. */
+	answer(&t, OUTCOME_OTHER);
 	if (cfg_load(&t.cfg, &src, t.why, sizeof(t.why)) == -1) {
-		answer(&t, 500, "bad_config", "configuration error");
-		goto done;
+		answer(&t, OUTCOME_BAD_CONFIG);
+	} else {
+		log_set_level(t.cfg.log_level);
+		store_set_prepare(h->store, t.cfg.prepare);
+		dispatch(&t);
 	}
-	log_set_level(t.cfg.log_level);
-	store_set_prepare(h->store, t.cfg.prepare);
-	method = param(&t, "REQUEST_METHOD");
-	if (method == NULL) {
-		snprintf(t.why, sizeof(t.why), "no REQUEST_METHOD from the web server");
-		answer(&t, 400, "bad_request", "no request method");
-	} else if (t.cfg.endpoint == CFG_ENDPOINT_METRICS) {
-		/* Decided by the operator's web server configuration, never by
-		 * the client's URL: a metrics location is only that. */
-		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-			do_metrics(&t);
-		else {
-			snprintf(
-			    t.why, sizeof(t.why), "method %.16s not allowed on metrics", method);
-			answer(&t, 405, "bad_method", "use GET (metrics)");
-		}
-	} else if (strcmp(method, "POST") == 0)
-		do_post(&t);
-	else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-		do_health(&t);
-	else {
-		snprintf(t.why, sizeof(t.why), "method %.16s not allowed", method);
-		answer(&t, 405, "bad_method", "use POST (SNS) or GET (health)");
-	}
-done:
 	log_request(&t);
 	cleanup_request(&t);
+}
+
+/* The web server's request id when it looks like one, else our own. */
+static void
+request_id(struct txn *t)
+{
+	const char *rid = param(t, "REQUEST_ID");
+
+	if (rid != NULL && *rid != '\0' && strlen(rid) < sizeof(t->id) &&
+	    strspn(rid, "0123456789abcdefABCDEF-") == strlen(rid))
+		snprintf(t->id, sizeof(t->id), "%s", rid);
+	else
+		snprintf(t->id, sizeof(t->id), "%ld-%lu", (long)getpid(), t->h->seq);
+}
+
+static void
+dispatch(struct txn *t)
+{
+	const char *method = param(t, "REQUEST_METHOD");
+	int         get;
+
+	if (method == NULL) {
+		refuse(t, OUTCOME_BAD_REQUEST, "no request method",
+		    "no REQUEST_METHOD from the web server");
+		return;
+	}
+	get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	if (t->cfg.endpoint == CFG_ENDPOINT_METRICS) {
+		/* Decided by the operator's web server configuration, never by
+		 * the client's URL: a metrics location is only that. */
+		if (get)
+			do_metrics(t);
+		else
+			refuse(t, OUTCOME_BAD_METHOD, "use GET (metrics)",
+			    "method %.16s not allowed on metrics", method);
+	} else if (strcmp(method, "POST") == 0) {
+		do_post(t);
+	} else if (get) {
+		do_health(t);
+	} else {
+		refuse(t, OUTCOME_BAD_METHOD, NULL, "method %.16s not allowed", method);
+	}
 }
 
 static const char *
@@ -174,17 +198,36 @@ param(const struct txn *t, const char *name)
 	return t->r->param(t->r->ctx, name);
 }
 
+/* Status, Retry-After and the short answer, all from o. */
 static void
-answer(struct txn *t, int status, const char *outcome, const char *fmt, ...)
+answer(struct txn *t, enum outcome o)
+{
+	t->outcome = o;
+	t->out->status = outcome_status(o);
+	t->out->retry_after = t->out->status == 503 ? HANDLER_RETRY_AFTER : 0;
+	snprintf(t->out->body, sizeof(t->out->body), "%s", outcome_text(o));
+}
+
+/* Answer o, with says (NULL: o's own text) as the answer and the rest as
+ * the log line's reason. */
+static void
+refuse(struct txn *t, enum outcome o, const char *says, const char *fmt, ...)
 {
 	va_list ap;
 
-	t->out->status = status;
-	t->out->retry_after = status == 503 ? HANDLER_RETRY_AFTER : 0;
-	t->outcome = outcome;
+	answer(t, o);
+	if (says != NULL)
+		snprintf(t->out->body, sizeof(t->out->body), "%s", says);
 	va_start(ap, fmt);
-	vsnprintf(t->out->body, sizeof(t->out->body), fmt, ap);
+	vsnprintf(t->why, sizeof(t->why), fmt, ap);
 	va_end(ap);
+}
+
+/* A store call that failed; its why is already set. */
+static void
+answer_store(struct txn *t, enum store_status s)
+{
+	answer(t, s == STORE_UNAVAILABLE ? OUTCOME_DB_UNAVAILABLE : OUTCOME_DB_ERROR);
 }
 
 void
@@ -203,11 +246,10 @@ do_metrics(struct txn *t)
 
 	buf_init(&b, LIM_METRICS_MAX);
 	if (metrics_render(&b) == -1) {
-		snprintf(t->why, sizeof(t->why), "metrics too large");
-		answer(t, 500, "other", "metrics unavailable");
+		refuse(t, OUTCOME_OTHER, "metrics unavailable", "metrics too large");
 		return;
 	}
-	answer(t, 200, "metrics", "metrics");
+	answer(t, OUTCOME_METRICS);
 	t->out->text_len = b.len;
 	t->out->text = buf_take(&b);
 	t->out->content_type = "text/plain; version=0.0.4";
@@ -216,14 +258,10 @@ do_metrics(struct txn *t)
 static void
 do_health(struct txn *t)
 {
-	switch (store_ping(t->h->store, t->cfg.dsn, t->why, sizeof(t->why))) {
-	case STORE_OK:
-		answer(t, 200, "healthy", "ok");
-		break;
-	default:
-		answer(t, 503, "unhealthy", "database unavailable");
-		break;
-	}
+	if (store_ping(t->h->store, t->cfg.dsn, t->why, sizeof(t->why)) == STORE_OK)
+		answer(t, OUTCOME_HEALTHY);
+	else
+		answer(t, OUTCOME_UNHEALTHY);
 }
 
 static void
@@ -236,16 +274,15 @@ do_post(struct txn *t)
 
 	raw = param(t, "HTTP_X_AMZ_SNS_RAWDELIVERY");
 	if (raw != NULL && strcmp(raw, "true") == 0) {
-		snprintf(t->why, sizeof(t->why),
+		refuse(t, OUTCOME_RAW_DELIVERY, NULL,
 		    "raw message delivery is on: disable raw message delivery on the "
 		    "subscription, ses-feedback needs the signed SNS envelope");
-		answer(t, 400, "raw_delivery", "raw message delivery is not supported");
 		return;
 	}
 	if (read_body(t) == -1)
 		return;
 	if (sns_parse(t->body.data, t->body.len, &t->msg, t->why, sizeof(t->why)) == -1) {
-		answer(t, 400, "bad_envelope", "not an SNS message");
+		answer(t, OUTCOME_BAD_ENVELOPE);
 		return;
 	}
 	if (headers_match(t) == -1)
@@ -253,18 +290,15 @@ do_post(struct txn *t)
 	verify_opts_of(&t->cfg, time(NULL), &vo);
 	v = verify_message(&t->msg, &vo, t->h->certs, t->h->http, &from, t->why, sizeof(t->why));
 	if (v == VERIFY_FORBIDDEN) {
-		answer(t, 403, "refused", "message refused");
+		answer(t, OUTCOME_REFUSED);
 		return;
 	}
 	if (v == VERIFY_UNAVAILABLE) {
-		answer(t, 503, "cert_unavailable", "signing certificate unavailable, retry later");
+		answer(t, OUTCOME_CERT_UNAVAILABLE);
 		return;
 	}
 	t->cert_from = certcache_source_name(from);
-	metrics_add(from == CERTCACHE_FROM_MEMORY ? M_CERT_MEMORY
-	        : from == CERTCACHE_FROM_DISK     ? M_CERT_DISK
-	                                          : M_CERT_NETWORK,
-	    1);
+	metrics_cert(from);
 	if (t->msg.type == SNS_NOTIFICATION)
 		do_notification(t);
 	else
@@ -285,49 +319,56 @@ verify_opts_of(const struct cfg *c, time_t now, struct verify_opts *o)
 	o->http.connect_to = c->connect_to;
 }
 
+/* The body, whole, within SES_FEEDBACK_MAX_BODY. 0, or -1 answered. */
 static int
 read_body(struct txn *t)
 {
-	const char        *cl = param(t, "CONTENT_LENGTH");
-	char               tmp[16384];
-	char              *end;
-	unsigned long long n = 0;
-	long               got;
+	char tmp[16384];
+	long got;
 
-	if (cl != NULL && *cl != '\0') {
-		n = strtoull(cl, &end, 10);
-		if (*end != '\0' || *cl < '0' || *cl > '9') {
-			snprintf(t->why, sizeof(t->why), "bad CONTENT_LENGTH");
-			answer(t, 400, "bad_request", "bad Content-Length");
-			return -1;
-		}
-		if (n > t->cfg.max_body) {
-			snprintf(t->why, sizeof(t->why),
-			    "body of %llu bytes over the %zu byte limit", n, t->cfg.max_body);
-			answer(t, 413, "too_large", "body too large");
-			return -1;
-		}
-	}
+	if (length_ok(t) == -1)
+		return -1;
 	buf_init(&t->body, t->cfg.max_body);
 	for (;;) {
 		got = t->r->read(t->r->ctx, tmp, sizeof(tmp));
 		if (got < 0) {
-			snprintf(t->why, sizeof(t->why), "error reading the body");
-			answer(t, 400, "bad_request", "body unreadable");
+			refuse(t, OUTCOME_BAD_REQUEST, "body unreadable", "error reading the body");
 			return -1;
 		}
 		if (got == 0)
 			break;
 		if (buf_add(&t->body, tmp, (size_t)got) == -1) {
-			snprintf(t->why, sizeof(t->why), "body over the %zu byte limit",
+			refuse(t, OUTCOME_TOO_LARGE, NULL, "body over the %zu byte limit",
 			    t->cfg.max_body);
-			answer(t, 413, "too_large", "body too large");
 			return -1;
 		}
 	}
 	if (t->body.data == NULL || t->body.len == 0) {
-		snprintf(t->why, sizeof(t->why), "empty body");
-		answer(t, 400, "bad_envelope", "empty body");
+		refuse(t, OUTCOME_BAD_ENVELOPE, "empty body", "empty body");
+		return -1;
+	}
+	return 0;
+}
+
+/* A CONTENT_LENGTH over the limit is refused before a byte is read. 0, or
+ * -1 answered. */
+static int
+length_ok(struct txn *t)
+{
+	const char        *cl = param(t, "CONTENT_LENGTH");
+	char              *end;
+	unsigned long long n;
+
+	if (cl == NULL || *cl == '\0')
+		return 0;
+	n = strtoull(cl, &end, 10);
+	if (*end != '\0' || *cl < '0' || *cl > '9') {
+		refuse(t, OUTCOME_BAD_REQUEST, "bad Content-Length", "bad CONTENT_LENGTH");
+		return -1;
+	}
+	if (n > t->cfg.max_body) {
+		refuse(t, OUTCOME_TOO_LARGE, NULL, "body of %llu bytes over the %zu byte limit", n,
+		    t->cfg.max_body);
 		return -1;
 	}
 	return 0;
@@ -355,9 +396,8 @@ headers_match(struct txn *t)
 			continue;
 		f = *(const char *const *)((const char *)&t->msg + h[i].field);
 		if (strcmp(v, f) != 0) {
-			snprintf(
-			    t->why, sizeof(t->why), "header %s differs from the body", h[i].header);
-			answer(t, 400, "header_mismatch", "SNS headers differ from the body");
+			refuse(t, OUTCOME_HEADER_MISMATCH, NULL, "header %s differs from the body",
+			    h[i].header);
 			return -1;
 		}
 	}
@@ -365,222 +405,101 @@ headers_match(struct txn *t)
 }
 
 static void
-add_str(struct json_object *o, const char *k, const char *v)
-{
-	if (v != NULL)
-		json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static struct json_object *
-base_json(struct txn *t)
-{
-	struct json_object *p = json_object_new_object();
-
-	if (p == NULL)
-		return NULL;
-	add_str(p, "sns_message_id", t->msg.message_id);
-	add_str(p, "topic_arn", t->msg.topic_arn);
-	add_str(p, "sns_type", t->msg.type_str);
-	add_str(p, "sns_timestamp", t->msg.timestamp);
-	add_str(p, "subject", t->msg.subject);
-	return p;
-}
-
-static void
 do_notification(struct txn *t)
 {
-	struct json_object    *p = NULL, *list, *o;
-	const struct ses_rcpt *rc;
-	size_t                 i;
-
 	/* Verified: from here on the answer is 200 or 5xx, never 4xx (SNS
 	 * does not retry a 4xx). What is not understood is stored as it came,
 	 * and said in the log line's note. */
 	ses_parse(t->msg.message, t->msg.message_len, &t->ev, t->note, sizeof(t->note));
-	p = base_json(t);
-	list = json_object_new_array();
-	if (p == NULL || list == NULL) {
-		json_object_put(list);
-		goto oom;
-	}
-	json_object_object_add(p, "recipients", list);
-	if (t->ev.root != NULL && !t->ev.verbatim_only) {
-		json_object_object_add(p, "message", json_object_get(t->ev.root));
-	} else {
-		json_object_object_add(p, "message_text",
-		    json_object_new_string_len(t->msg.message, (int)t->msg.message_len));
-	}
-	add_str(p, "event_type", t->ev.kind);
-	add_str(p, "ses_message_id", t->ev.ses_message_id);
-	add_str(p, "source", t->ev.source);
-	if (t->ev.occurred[0] != '\0')
-		add_str(p, "occurred_at", t->ev.occurred);
-	for (i = 0; i < t->ev.nrcpt; i++) {
-		rc = &t->ev.rcpt[i];
-		o = json_object_new_object();
-		if (o == NULL)
-			goto oom;
-		json_object_array_add(list, o);
-		/* The database derives the address from original with the same
-		 * rules (addr.h): one definition, applied where the key is made. */
-		add_str(o, "original", rc->original);
-		add_str(o, "status", rc->status);
-		add_str(o, "action", rc->action);
-		add_str(o, "diagnostic_code", rc->diagnostic_code);
-		add_str(o, "bounce_type", t->ev.bounce_type);
-		add_str(o, "bounce_subtype", t->ev.bounce_subtype);
-		add_str(o, "complaint_feedback_type", t->ev.complaint_feedback_type);
-		add_str(o, "complaint_subtype", t->ev.complaint_subtype);
-		add_str(o, "feedback_id", t->ev.feedback_id);
-		if (t->ev.unsubscribe_all)
-			json_object_object_add(o, "unsubscribe_all", json_object_new_boolean(1));
-	}
-	store_json(t, p);
-	json_object_put(p);
-	return;
-oom:
-	json_object_put(p);
-	snprintf(t->why, sizeof(t->why), "out of memory");
-	answer(t, 503, "no_memory", "out of memory, retry later");
-}
-
-/* The SubscriptionArn from SNS's ConfirmSubscriptionResponse XML. */
-static void
-subscription_arn(const char *xml, char *out, size_t outlen)
-{
-	const char *b, *e;
-	size_t      n;
-
-	out[0] = '\0';
-	if (xml == NULL || (b = strstr(xml, "<SubscriptionArn>")) == NULL)
-		return;
-	b += strlen("<SubscriptionArn>");
-	e = strstr(b, "</SubscriptionArn>");
-	if (e == NULL)
-		return;
-	n = (size_t)(e - b);
-	if (n == 0 || n >= outlen ||
-	    strspn(b,
-	        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	        "0123456789:-_.") < n)
-		return;
-	memcpy(out, b, n);
-	out[n] = '\0';
+	store_record(t, record_notification(&t->msg, &t->ev));
 }
 
 static void
 do_subscription(struct txn *t)
 {
-	struct json_object *p = NULL, *sub = NULL;
-	struct http_opts    ho = { t->cfg.ca_file, t->cfg.connect_to, LIM_CONFIRM_ANSWER_MAX };
-	struct buf          resp;
-	char                arn[512] = "", err[256];
-	const char         *status, *hdr_arn;
-	long                code = 0;
-	int                 seen = 0;
+	static const enum outcome said[] = {
+		[RECORD_SUB_CONFIRMED] = OUTCOME_CONFIRMED,
+		[RECORD_SUB_PENDING] = OUTCOME_PENDING,
+		[RECORD_SUB_UNSUBSCRIBED] = OUTCOME_UNSUBSCRIBED,
+	};
+	struct http_opts       ho = { t->cfg.ca_file, t->cfg.connect_to, 0 };
+	enum record_sub_status st;
+	char                   arn[SUBSCRIBE_ARN_MAX] = "";
+	const char            *sub_arn;
 
-	buf_init(&resp, LIM_CONFIRM_ANSWER_MAX);
 	if (t->msg.type == SNS_UNSUBSCRIBE_CONFIRMATION) {
 		/* Recorded, never visited: re-subscribing is an operator's
 		 * decision, not a side effect of a message. */
-		status = "unsubscribed";
+		st = RECORD_SUB_UNSUBSCRIBED;
+	} else if (seen_before(t) != 0) {
+		return;
+	} else if (!t->cfg.auto_confirm) {
+		st = RECORD_SUB_PENDING;
+	} else if (subscribe_confirm(t->h->http, &ho, t->msg.subscribe_url, arn, sizeof(arn),
+	               t->why, sizeof(t->why)) == -1) {
+		answer(t, OUTCOME_CONFIRM_FAILED);
+		return;
 	} else {
-		switch (store_seen(
-		    t->h->store, t->cfg.dsn, t->msg.message_id, &seen, t->why, sizeof(t->why))) {
-		case STORE_OK:
-			break;
-		case STORE_UNAVAILABLE:
-			answer(t, 503, "db_unavailable", "database unavailable, retry later");
-			goto out;
-		default:
-			answer(t, 500, "db_error", "database error");
-			goto out;
-		}
-		if (seen) {
-			answer(t, 200, "duplicate", "already stored");
-			goto out;
-		}
-		if (t->cfg.auto_confirm) {
-			if (http_get(t->h->http, t->msg.subscribe_url, &ho, &resp, &code, err,
-			        sizeof(err)) != 0) {
-				snprintf(t->why, sizeof(t->why),
-				    "confirming the subscription failed: %s", err);
-				answer(t, 503, "confirm_failed", "could not confirm, retry later");
-				goto out;
-			}
-			if (code != 200) {
-				snprintf(t->why, sizeof(t->why),
-				    "confirming the subscription failed: SNS answered HTTP %ld",
-				    code);
-				answer(t, 503, "confirm_failed", "could not confirm, retry later");
-				goto out;
-			}
-			subscription_arn(resp.data, arn, sizeof(arn));
-			status = "confirmed";
-		} else {
-			status = "pending";
-		}
+		st = RECORD_SUB_CONFIRMED;
 	}
-	p = base_json(t);
-	sub = json_object_new_object();
-	if (p == NULL || sub == NULL) {
-		json_object_put(sub);
-		snprintf(t->why, sizeof(t->why), "out of memory");
-		answer(t, 503, "no_memory", "out of memory, retry later");
-		goto out;
-	}
-	json_object_object_add(p, "subscription", sub);
-	json_object_object_add(
-	    p, "message_text", json_object_new_string_len(t->msg.message, (int)t->msg.message_len));
-	add_str(sub, "status", status);
-	hdr_arn = param(t, "HTTP_X_AMZ_SNS_SUBSCRIPTION_ARN");
-	if (arn[0] != '\0')
-		add_str(sub, "subscription_arn", arn);
-	else if (hdr_arn != NULL && strlen(hdr_arn) < 512 &&
-	    strncmp(hdr_arn, t->msg.topic_arn, strlen(t->msg.topic_arn)) == 0 &&
-	    hdr_arn[strlen(t->msg.topic_arn)] == ':')
-		add_str(sub, "subscription_arn", hdr_arn);
-	if (strcmp(status, "pending") == 0)
-		add_str(sub, "subscribe_url", t->msg.subscribe_url);
-	store_json(t, p);
+	sub_arn = arn[0] != '\0'
+	    ? arn
+	    : subscribe_header_arn(param(t, "HTTP_X_AMZ_SNS_SUBSCRIPTION_ARN"), t->msg.topic_arn);
+	store_record(t, record_subscription(&t->msg, st, sub_arn));
+	/* The answer stays "stored" or "already stored"; the log line and
+	 * the metrics say what was done. */
 	if (t->out->status == 200)
-		t->outcome = status;
-out:
-	json_object_put(p);
-	buf_free(&resp);
+		t->outcome = said[st];
 }
 
-static void
-store_json(struct txn *t, struct json_object *p)
+/* A confirmation is visited once: 0 when this MessageId is new, or -1
+ * answered (a duplicate, or the database failing). */
+static int
+seen_before(struct txn *t)
 {
-	const char *json;
-	int         dup = 0, added = 0;
+	enum store_status s;
+	int               seen = 0;
 
-	json = json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN);
+	s = store_seen(t->h->store, t->cfg.dsn, t->msg.message_id, &seen, t->why, sizeof(t->why));
+	if (s != STORE_OK) {
+		answer_store(t, s);
+		return -1;
+	}
+	if (seen) {
+		answer(t, OUTCOME_DUPLICATE);
+		return -1;
+	}
+	return 0;
+}
+
+/* One call of ingest() with doc (taken; NULL: out of memory). */
+static void
+store_record(struct txn *t, struct json_object *doc)
+{
+	enum store_status s;
+	const char       *json = doc != NULL ? record_text(doc) : NULL;
+	int               dup = 0, added = 0;
+
 	if (json == NULL) {
-		snprintf(t->why, sizeof(t->why), "out of memory");
-		answer(t, 503, "no_memory", "out of memory, retry later");
-		return;
+		refuse(t, OUTCOME_NO_MEMORY, NULL, "out of memory");
+		goto out;
 	}
-	switch (store_ingest(t->h->store, t->cfg.dsn, json, &dup, &added, t->why, sizeof(t->why))) {
-	case STORE_OK:
-		t->why[0] = '\0';
-		if (!dup && t->msg.type == SNS_NOTIFICATION) {
-			metrics_event(t->ev.kind);
-			if (t->ev.not_addresses > 0)
-				metrics_add(M_NOT_ADDRESSES, (uint64_t)t->ev.not_addresses);
-		}
-		if (added > 0)
-			metrics_add(M_SUPPRESSIONS, (uint64_t)added);
-		answer(t, 200, dup ? "duplicate" : "stored", dup ? "already stored" : "stored");
-		break;
-	case STORE_UNAVAILABLE:
-		answer(t, 503, "db_unavailable", "database unavailable, retry later");
-		break;
-	default:
-		answer(t, 500, "db_error", "database error");
-		break;
+	s = store_ingest(t->h->store, t->cfg.dsn, json, &dup, &added, t->why, sizeof(t->why));
+	if (s != STORE_OK) {
+		answer_store(t, s);
+		goto out;
 	}
+	t->why[0] = '\0';
+	if (!dup && t->msg.type == SNS_NOTIFICATION) {
+		metrics_event(ses_kind_of(t->ev.kind));
+		if (t->ev.not_addresses > 0)
+			metrics_add(M_NOT_ADDRESSES, (uint64_t)t->ev.not_addresses);
+	}
+	if (added > 0)
+		metrics_add(M_SUPPRESSIONS, (uint64_t)added);
+	answer(t, dup ? OUTCOME_DUPLICATE : OUTCOME_STORED);
+out:
+	json_object_put(doc);
 }
 
 static void
@@ -606,7 +525,7 @@ log_request(struct txn *t)
 	if (t->ev.not_addresses > 0)
 		logline_addf(&l, "not_addresses", "%zu", t->ev.not_addresses);
 	logline_add(&l, "cert", t->cert_from);
-	logline_add(&l, "outcome", t->outcome);
+	logline_add(&l, "outcome", outcome_name(t->outcome));
 	logline_addf(&l, "status", "%d", st);
 	logline_addf(&l, "ms", "%.1f", ms);
 	if (t->why[0] != '\0')

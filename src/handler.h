@@ -48,7 +48,10 @@ void handler_response_free(struct response *out);
 int  handler_init(struct handler *h);
 void handler_free(struct handler *h);
 
-/* Serve one request. Always fills out; logs one line for it. */
+/* Serve one request: always fills out (status and words from outcome.h),
+ * logs one line for it and counts it in the metrics. out->text, when set,
+ * is owned by out: release it with handler_response_free() once the
+ * answer is written. */
 void handler_run(struct handler *h, const struct request *r, struct response *out);
 
 const char *handler_reason(int status);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* ses-feedback - metrics in shared memory, Prometheus text format. */
+/* ses-feedback - metrics in shared memory, Prometheus text format.
+ * The labels come from their one home: outcomes from outcome.h, event
+ * kinds from ses.h, certificate sources from cert.h. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -12,47 +14,12 @@
 #include "log.h"
 #include "metrics.h"
 
-/* Known outcomes of a request and the status each answers with. */
-static const struct {
-	const char *outcome;
-	int         status;
-} outcomes[] = {
-	{ "stored", 200 },
-	{ "duplicate", 200 },
-	{ "confirmed", 200 },
-	{ "pending", 200 },
-	{ "unsubscribed", 200 },
-	{ "healthy", 200 },
-	{ "metrics", 200 },
-	{ "bad_envelope", 400 },
-	{ "bad_event", 400 },
-	{ "bad_request", 400 },
-	{ "header_mismatch", 400 },
-	{ "raw_delivery", 400 },
-	{ "refused", 403 },
-	{ "bad_method", 405 },
-	{ "too_large", 413 },
-	{ "bad_config", 500 },
-	{ "db_error", 500 },
-	{ "cert_unavailable", 503 },
-	{ "confirm_failed", 503 },
-	{ "db_unavailable", 503 },
-	{ "no_memory", 503 },
-	{ "unhealthy", 503 },
-	{ "other", 0 },
-};
-#define N_OUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
+/* The certificates' source label comes from certcache_source_name(), so the
+ * log line's cert= and the metric agree; this is the last source. */
+#define N_CERT_SOURCES (CERTCACHE_FROM_NETWORK + 1)
 
-static const char *events[] = { "Bounce", "Complaint", "Delivery", "DeliveryDelay", "Send",
-	"Reject", "Open", "Click", "Rendering Failure", "Subscription",
-	"AmazonSnsSubscriptionSucceeded", "other" };
-#define N_EVENTS (sizeof(events) / sizeof(events[0]))
-
+/* Name and help text of each plain counter. */
 static const char *counter_names[M__COUNT][2] = {
-	[M_CERT_MEMORY] = { "ses_feedback_certificates_total{source=\"memory\"}",
-	    "signing keys used, by where they came from" },
-	[M_CERT_DISK] = { "ses_feedback_certificates_total{source=\"disk\"}", NULL },
-	[M_CERT_NETWORK] = { "ses_feedback_certificates_total{source=\"network\"}", NULL },
 	[M_DB_CONNECTS] = { "ses_feedback_db_connects_total", "connections made to PostgreSQL" },
 	[M_DB_ERRORS] = { "ses_feedback_db_errors_total",
 	    "failed database statements or connections" },
@@ -66,13 +33,17 @@ static const double buckets_ms[] = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5
 #define N_BUCKETS (sizeof(buckets_ms) / sizeof(buckets_ms[0]))
 
 struct metrics_shm {
-	uint64_t requests[N_OUTCOMES];
-	uint64_t events[N_EVENTS];
+	uint64_t requests[OUTCOME__COUNT];
+	uint64_t events[SES_KIND__COUNT];
+	uint64_t certs[N_CERT_SOURCES];
 	uint64_t counters[M__COUNT];
 	uint64_t bucket[N_BUCKETS + 1]; /* not cumulative; last is +Inf */
 	uint64_t count;
 	uint64_t sum_us;
 };
+
+static int render_labelled(struct buf *out);
+static int render_histogram(struct buf *out);
 
 static struct metrics_shm  local;
 static struct metrics_shm *m = &local;
@@ -120,15 +91,11 @@ inc(uint64_t *v, uint64_t n)
 }
 
 void
-metrics_request(const char *outcome, double ms)
+metrics_request(enum outcome o, double ms)
 {
 	size_t i;
 
-	for (i = 0; i < N_OUTCOMES - 1; i++) {
-		if (outcome != NULL && strcmp(outcomes[i].outcome, outcome) == 0)
-			break;
-	}
-	inc(&m->requests[i], 1);
+	inc(&m->requests[o], 1);
 	for (i = 0; i < N_BUCKETS && ms > buckets_ms[i]; i++)
 		;
 	inc(&m->bucket[i], 1);
@@ -137,15 +104,15 @@ metrics_request(const char *outcome, double ms)
 }
 
 void
-metrics_event(const char *kind)
+metrics_event(enum ses_kind k)
 {
-	size_t i;
+	inc(&m->events[k], 1);
+}
 
-	for (i = 0; i < N_EVENTS - 1; i++) {
-		if (kind != NULL && strcmp(events[i], kind) == 0)
-			break;
-	}
-	inc(&m->events[i], 1);
+void
+metrics_cert(enum certcache_source s)
+{
+	inc(&m->certs[s], 1);
 }
 
 void
@@ -163,17 +130,33 @@ get(const uint64_t *v)
 int
 metrics_render(struct buf *out)
 {
-	uint64_t cum = 0;
-	size_t   i;
+	size_t i;
+
+	if (render_labelled(out) == -1)
+		return -1;
+	for (i = 0; i < M__COUNT; i++) {
+		if (buf_addf(out, "# HELP %s %s.\n# TYPE %s counter\n%s %llu\n",
+		        counter_names[i][0], counter_names[i][1], counter_names[i][0],
+		        counter_names[i][0], (unsigned long long)get(&m->counters[i])) == -1)
+			return -1;
+	}
+	return render_histogram(out);
+}
+
+/* The counters with a label, each label's words from their one home. */
+static int
+render_labelled(struct buf *out)
+{
+	size_t i;
 
 	if (buf_adds(out,
 	        "# HELP ses_feedback_requests_total HTTP requests by outcome and status.\n"
 	        "# TYPE ses_feedback_requests_total counter\n") == -1)
 		return -1;
-	for (i = 0; i < N_OUTCOMES; i++) {
+	for (i = 0; i < OUTCOME__COUNT; i++) {
 		if (buf_addf(out,
 		        "ses_feedback_requests_total{outcome=\"%s\",status=\"%d\"} %llu\n",
-		        outcomes[i].outcome, outcomes[i].status,
+		        outcome_name((enum outcome)i), outcome_status((enum outcome)i),
 		        (unsigned long long)get(&m->requests[i])) == -1)
 			return -1;
 	}
@@ -181,24 +164,31 @@ metrics_render(struct buf *out)
 	        "# HELP ses_feedback_notifications_total Stored SES notifications by "
 	        "event type.\n# TYPE ses_feedback_notifications_total counter\n") == -1)
 		return -1;
-	for (i = 0; i < N_EVENTS; i++) {
+	for (i = 0; i < SES_KIND__COUNT; i++) {
 		if (buf_addf(out, "ses_feedback_notifications_total{event=\"%s\"} %llu\n",
-		        events[i], (unsigned long long)get(&m->events[i])) == -1)
+		        ses_kind_name((enum ses_kind)i),
+		        (unsigned long long)get(&m->events[i])) == -1)
 			return -1;
 	}
-	for (i = 0; i < M__COUNT; i++) {
-		char name[64];
+	if (buf_adds(out,
+	        "# HELP ses_feedback_certificates_total signing keys used, by where they came "
+	        "from.\n# TYPE ses_feedback_certificates_total counter\n") == -1)
+		return -1;
+	for (i = 0; i < N_CERT_SOURCES; i++) {
+		if (buf_addf(out, "ses_feedback_certificates_total{source=\"%s\"} %llu\n",
+		        certcache_source_name((enum certcache_source)i),
+		        (unsigned long long)get(&m->certs[i])) == -1)
+			return -1;
+	}
+	return 0;
+}
 
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(counter_names[i][0], "{"),
-		    counter_names[i][0]);
-		if (counter_names[i][1] != NULL &&
-		    buf_addf(out, "# HELP %s %s.\n# TYPE %s counter\n", name, counter_names[i][1],
-		        name) == -1)
-			return -1;
-		if (buf_addf(out, "%s %llu\n", counter_names[i][0],
-		        (unsigned long long)get(&m->counters[i])) == -1)
-			return -1;
-	}
+static int
+render_histogram(struct buf *out)
+{
+	uint64_t cum = 0;
+	size_t   i;
+
 	if (buf_adds(out,
 	        "# HELP ses_feedback_request_duration_seconds Time to answer a "
 	        "request.\n# TYPE ses_feedback_request_duration_seconds histogram\n") == -1)

@@ -10,11 +10,11 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "certcache.h"
+#include "outcome.h"
+#include "ses.h"
 
 enum metrics_counter {
-	M_CERT_MEMORY,   /* signing key found in the worker's memory */
-	M_CERT_DISK,     /* signing certificate read from the disk cache */
-	M_CERT_NETWORK,  /* signing certificate fetched over HTTPS */
 	M_DB_CONNECTS,   /* connections made to PostgreSQL */
 	M_DB_ERRORS,     /* statements or connections that failed */
 	M_SUPPRESSIONS,  /* suppressions added or strengthened */
@@ -27,8 +27,13 @@ int metrics_init_shared(void);
 /* Share the counters through a file (made 0600 when missing). 0 or -1. */
 int metrics_init_file(const char *path);
 
-void metrics_request(const char *outcome, double ms);
-void metrics_event(const char *kind);
+/* One request answered: by outcome (its status comes with it), and its
+ * time in the latency histogram. */
+void metrics_request(enum outcome o, double ms);
+/* One SES notification stored (not a duplicate), by kind. */
+void metrics_event(enum ses_kind k);
+/* One signing key used, by where it came from. */
+void metrics_cert(enum certcache_source s);
 void metrics_add(enum metrics_counter c, uint64_t n);
 
 /* Append the Prometheus text exposition. 0 or -1 (buffer freed). */

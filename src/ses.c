@@ -19,22 +19,24 @@
 
 struct kind_def {
 	const char *kind;      /* eventType / notificationType value */
-	const char *object;    /* the key holding its details */
+	const char *object;    /* the key holding its details, or NULL: none */
 	const char *list;      /* its recipient list, or NULL */
 	int         list_objs; /* list of {emailAddress} objects, not strings */
 };
 
-static const struct kind_def kinds[] = {
-	{ "Bounce", "bounce", "bouncedRecipients", 1 },
-	{ "Complaint", "complaint", "complainedRecipients", 1 },
-	{ "Delivery", "delivery", "recipients", 0 },
-	{ "DeliveryDelay", "deliveryDelay", "delayedRecipients", 1 },
-	{ "Send", "send", NULL, 0 },
-	{ "Reject", "reject", NULL, 0 },
-	{ "Open", "open", NULL, 0 },
-	{ "Click", "click", NULL, 0 },
-	{ "Rendering Failure", "failure", NULL, 0 },
-	{ "Subscription", "subscription", NULL, 0 },
+/* The one list of kinds: ses_kind_name(), the parser and the metrics. */
+static const struct kind_def kinds[SES_KIND_OTHER] = {
+	[SES_KIND_BOUNCE] = { "Bounce", "bounce", "bouncedRecipients", 1 },
+	[SES_KIND_COMPLAINT] = { "Complaint", "complaint", "complainedRecipients", 1 },
+	[SES_KIND_DELIVERY] = { "Delivery", "delivery", "recipients", 0 },
+	[SES_KIND_DELIVERY_DELAY] = { "DeliveryDelay", "deliveryDelay", "delayedRecipients", 1 },
+	[SES_KIND_SEND] = { "Send", "send", NULL, 0 },
+	[SES_KIND_REJECT] = { "Reject", "reject", NULL, 0 },
+	[SES_KIND_OPEN] = { "Open", "open", NULL, 0 },
+	[SES_KIND_CLICK] = { "Click", "click", NULL, 0 },
+	[SES_KIND_RENDERING_FAILURE] = { "Rendering Failure", "failure", NULL, 0 },
+	[SES_KIND_SUBSCRIPTION] = { "Subscription", "subscription", NULL, 0 },
+	[SES_KIND_SNS_SUBSCRIBED] = { "AmazonSnsSubscriptionSucceeded", NULL, NULL, 0 },
 };
 
 static void subscription_contact(struct ses_event *ev, struct json_object *root,
@@ -51,7 +53,7 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 	const struct kind_def *kd = NULL;
 	const char            *ts = NULL, *form_key;
 	char                   jwhy[128];
-	size_t                 i;
+	enum ses_kind          k;
 
 	memset(ev, 0, sizeof(*ev));
 	why[0] = '\0';
@@ -88,12 +90,12 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 		note(why, whylen, "SES event type is not a short string");
 		goto done;
 	}
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if (strcmp(kinds[i].kind, ev->kind) == 0)
-			kd = &kinds[i];
-	}
-	if (kd == NULL)
-		goto done; /* a type SES added later: stored, no recipients */
+	/* A kind SES added later, or one without details: stored, no
+	 * recipients. */
+	k = ses_kind_of(ev->kind);
+	if (k == SES_KIND_OTHER || kinds[k].object == NULL)
+		goto done;
+	kd = &kinds[k];
 	if (!json_object_object_get_ex(root, kd->object, &obj) ||
 	    !json_object_is_type(obj, json_type_object)) {
 		if (kd->list != NULL)
@@ -127,6 +129,24 @@ done:
 	if (ts == NULL || ses_parse_time(ts, ev->occurred, sizeof(ev->occurred)) == -1)
 		ev->occurred[0] = '\0';
 	return why[0] == '\0' ? 0 : 1;
+}
+
+enum ses_kind
+ses_kind_of(const char *name)
+{
+	int k;
+
+	for (k = 0; name != NULL && k < SES_KIND_OTHER; k++) {
+		if (strcmp(kinds[k].kind, name) == 0)
+			return (enum ses_kind)k;
+	}
+	return SES_KIND_OTHER;
+}
+
+const char *
+ses_kind_name(enum ses_kind k)
+{
+	return k < SES_KIND_OTHER ? kinds[k].kind : "other";
 }
 
 void

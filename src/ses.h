@@ -21,6 +21,32 @@ struct json_object;
 
 enum ses_form { SES_FORM_NONE, SES_FORM_IDENTITY, SES_FORM_EVENT };
 
+/* The event kinds SES publishes (eventType / notificationType), in the
+ * order the metrics list them. */
+enum ses_kind {
+	SES_KIND_BOUNCE,
+	SES_KIND_COMPLAINT,
+	SES_KIND_DELIVERY,
+	SES_KIND_DELIVERY_DELAY,
+	SES_KIND_SEND,
+	SES_KIND_REJECT,
+	SES_KIND_OPEN,
+	SES_KIND_CLICK,
+	SES_KIND_RENDERING_FAILURE,
+	SES_KIND_SUBSCRIPTION,
+	/* SES's notice that a topic now receives an identity's notifications:
+	 * no recipients, no details object. */
+	SES_KIND_SNS_SUBSCRIBED,
+	SES_KIND_OTHER, /* none, or a kind SES added later */
+	SES_KIND__COUNT
+};
+
+/* The kind named name (ev->kind): SES_KIND_OTHER for NULL or unknown. */
+enum ses_kind ses_kind_of(const char *name);
+/* k's name as SES spells it ("Bounce", "Rendering Failure"); "other" for
+ * SES_KIND_OTHER. A static string. */
+const char *ses_kind_name(enum ses_kind k);
+
 struct ses_rcpt {
 	char  email[ADDR_MAX + 1];   /* normal form (addr.h), "" when no address */
 	char *original;              /* owned: as SES spelled it, or the JSON of a
