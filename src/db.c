@@ -16,6 +16,7 @@
 
 #include "bounds.h"
 #include "deadline.h"
+#include "log.h"
 #include "metrics.h"
 #include "db.h"
 
@@ -145,8 +146,16 @@ db_run(struct db *db, const char *dsn, const char *name, const char *param, PGre
 		field = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		snprintf(state, sizeof(state), "%s", field != NULL ? field : "");
 		PQclear(r);
-		/* 26000: our prepared statement is gone (a pooler, DISCARD). */
-		if (PQstatus(db->conn) != CONNECTION_OK || strcmp(state, "26000") == 0) {
+		/* 26000: our prepared statement is gone (a pooler, DISCARD).
+		 * 25006: the server turned read-only under us (a demoted
+		 * primary): keeping the connection would fail every request
+		 * until it closes, while a new one lets libpq find the
+		 * read-write host of a multi-host DSN. Neither ran anything. */
+		if (PQstatus(db->conn) != CONNECTION_OK || strcmp(state, "26000") == 0 ||
+		    strcmp(state, "25006") == 0) {
+			if (strcmp(state, "25006") == 0)
+				log_warnx("the database is read-only (SQLSTATE 25006): a demoted "
+				          "primary? connecting again");
 			conn_drop(db);
 			continue;
 		}
