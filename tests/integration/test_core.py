@@ -25,86 +25,35 @@ EVIL_ID = "badbadbadbadbadbadbadbadbadbadba"
 OTHER_ID = "0000000000000000aaaaaaaaaaaaaaaa"
 
 
-def fixture(name, fresh=True):
-    """A fixture's text. fresh gives its feedbackId a unique suffix, so the
-    same AWS example can stand for several distinct bounces (ses-feedback
-    counts one feedback id per recipient once)."""
-    with open(os.path.join(FIX, name)) as f:
-        text = f.read()
-    if not fresh:
-        return text
-    d = json.loads(text)
-    for key in ("bounce", "complaint"):
-        if isinstance(d.get(key), dict) and "feedbackId" in d[key]:
-            d[key]["feedbackId"] += "-" + uuid.uuid4().hex[:8]
-            return json.dumps(d, indent=2)
-    return text
+fixture = H.fixture
 
 
-class World:
-    """Everything started once for the suite."""
+class CoreWorld(H.World):
+    """The shared world with one nginx location per configuration the tests
+    try. The program's own environment names a wrong topic and no CA: the
+    nginx fastcgi_param lines must win for the requests to pass."""
 
-    def start(self):
-        self.tmp = H.Tmp()
-        self.pg = H.Postgres(self.tmp)
-        self.certs = H.Certs(self.tmp)
-        self.sns = H.FakeSNS(self.certs)
-        self.sns.serve_pem(CERT_ID, self.certs.sign_cert)
-        self.sns.serve_pem(EVIL_ID, self.certs.evil_cert)
-        self.sns.serve_pem(OTHER_ID, self.certs.other_cert)
-        self.cache = H.service_owned_dir(self.tmp.path("certcache"))
-        r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": self.pg.dsn}))
-        assert r.returncode == 0, r.stderr
-        # The program's own environment names a wrong topic and no CA: the
-        # nginx fastcgi_param lines must win for the requests to pass.
-        self.serve_env = {"SES_FEEDBACK_DSN": self.pg.dsn,
-                          "SES_FEEDBACK_TOPICS": "arn:aws:sns:us-east-1:999999999999:wrong"}
-        self.serve, self.sock = H.start_serve(self.tmp, "serve", self.serve_env)
-        self.nginx = H.Nginx(self.tmp, "nx", self.nginx_http(self.sock))
-        self.port = self.nginx.port
+    def __init__(self):
+        super().__init__(ALLOWED, pems={CERT_ID: "sign_cert", EVIL_ID: "evil_cert",
+                                        OTHER_ID: "other_cert"},
+                         serve_env={"SES_FEEDBACK_TOPICS":
+                                    "arn:aws:sns:us-east-1:999999999999:wrong"})
 
-    def params(self, **over):
-        p = {"SES_FEEDBACK_DSN": self.pg.dsn, "SES_FEEDBACK_TOPICS": ALLOWED,
-             "SES_FEEDBACK_CA_FILE": self.certs.ca,
-             "SES_FEEDBACK_CONNECT_TO": self.sns.connect_to(),
-             "SES_FEEDBACK_CERT_CACHE": self.cache}
-        p.update(over)
-        return "".join('        fastcgi_param %s "%s";\n' % kv for kv in p.items())
-
-    def location(self, path, **over):
-        return ("    location = %s {\n%s        include %s;\n    }\n"
-                % (path, self.params(**over), H.snippet()))
-
-    def nginx_http(self, sock):
+    def locations(self):
         dead = " ".join("%s:443:127.0.0.1:1" % h for h in H.Certs.HOSTS)
-        return ("upstream ses_feedback { server unix:%s; }\n"
-                "server {\n    listen 127.0.0.1:@PORT@;\n" % sock
-                + self.location("/sns")
-                + self.location("/sns-manual", SES_FEEDBACK_AUTO_CONFIRM="off")
-                + self.location("/sns-v2only", SES_FEEDBACK_MIN_SIGNATURE_VERSION="2")
-                + self.location("/sns-small", SES_FEEDBACK_MAX_BODY="4096")
-                + self.location("/sns-deadcert", SES_FEEDBACK_CONNECT_TO=dead,
-                                SES_FEEDBACK_CERT_CACHE="")
-                + self.location("/sns-badconfig", SES_FEEDBACK_AUTO_CONFIRM="maybe")
-                + self.location("/sns-readonly", SES_FEEDBACK_DSN=self.pg.dsn
-                                + " options='-c default_transaction_read_only=on'")
-                + self.location("/sns/metrics", SES_FEEDBACK_ENDPOINT="metrics")
-                + "}\n")
-
-    def stop(self):
-        for f in (lambda: self.nginx.stop(), lambda: self.serve.stop(),
-                  lambda: self.sns.close(), lambda: self.pg.stop()):
-            try:
-                f()
-            except Exception:
-                pass
-        if os.environ.get("SES_FEEDBACK_KEEP_TMP"):
-            print("# kept", self.tmp.dir)
-        else:
-            self.tmp.cleanup()
+        return [("/sns", {}),
+                ("/sns-manual", {"SES_FEEDBACK_AUTO_CONFIRM": "off"}),
+                ("/sns-v2only", {"SES_FEEDBACK_MIN_SIGNATURE_VERSION": "2"}),
+                ("/sns-small", {"SES_FEEDBACK_MAX_BODY": "4096"}),
+                ("/sns-deadcert", {"SES_FEEDBACK_CONNECT_TO": dead,
+                                   "SES_FEEDBACK_CERT_CACHE": ""}),
+                ("/sns-badconfig", {"SES_FEEDBACK_AUTO_CONFIRM": "maybe"}),
+                ("/sns-readonly", {"SES_FEEDBACK_DSN": self.pg.dsn
+                                   + " options='-c default_transaction_read_only=on'"}),
+                ("/sns/metrics", {"SES_FEEDBACK_ENDPOINT": "metrics"})]
 
 
-W = World()
+W = CoreWorld()
 
 
 def setup():
@@ -118,29 +67,23 @@ def teardown():
 # ---- helpers ---------------------------------------------------------------
 
 def signed(message, topic=TOPIC, key=None, cert_id=CERT_ID, **kw):
-    env = S.envelope(topic, message, cert=S.cert_url(topic, cert_id), **kw)
-    return S.sign(env, key or W.certs.sign_key)
+    return W.signed(message, topic, key=key, cert_id=cert_id, **kw)
 
 
 def post(env, path="/sns", headers=None, body=None, port=None):
-    h = S.headers_for(env) if env is not None else {}
-    if headers:
-        h.update(headers)
-    h = {k: v for k, v in h.items() if v is not None}
-    data = body if body is not None else json.dumps(env, indent=2).encode()
-    return H.request(port or W.port, "POST", path, body=data, headers=h)
+    return W.post(env, path, headers=headers, body=body, port=port)
 
 
 def count(table, where="true"):
-    return int(W.pg.scalar("SELECT count(*) FROM ses_feedback.%s WHERE %s" % (table, where)))
+    return W.count(table, where)
 
 
 def is_suppressed(email):
-    return W.pg.scalar("SELECT ses_feedback.is_suppressed('%s')" % email) == "t"
+    return W.is_suppressed(email)
 
 
 def stored(env):
-    return count("notifications", "sns_message_id = '%s'" % env["MessageId"])
+    return W.stored(env)
 
 
 def expect(status, env, path="/sns", rows=None, **kw):
@@ -676,10 +619,13 @@ def test_old_schema_refused_with_advice():
     assert r.stdout.startswith("Status: 200"), r.stdout + r.stderr
 
 
-def cgi_run(env, extra):
+def cgi_run(env, extra, world=None):
+    """Run the program as a CGI (as the service user when root) on env,
+    configured for world (this module's by default) plus extra."""
+    world = world or W
     body = json.dumps(env).encode()
-    e = H.service_env({"SES_FEEDBACK_TOPICS": ALLOWED, "SES_FEEDBACK_CA_FILE": W.certs.ca,
-                       "SES_FEEDBACK_CONNECT_TO": W.sns.connect_to(),
+    e = H.service_env({"SES_FEEDBACK_TOPICS": ALLOWED, "SES_FEEDBACK_CA_FILE": world.certs.ca,
+                       "SES_FEEDBACK_CONNECT_TO": world.sns.connect_to(),
                        "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST",
                        "CONTENT_LENGTH": str(len(body)),
                        "HTTP_X_AMZ_SNS_MESSAGE_TYPE": env["Type"]})

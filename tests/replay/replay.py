@@ -51,10 +51,7 @@ Prints the figures and ends with `replay: 1 passed, 0 failed` (exit 0) or
 `replay: 0 passed, 1 failed` (exit 1). The world is always torn down, also
 on failure, Ctrl-C or SIGTERM.
 """
-import base64
 import collections
-import ctypes
-import ctypes.util
 import datetime
 import http.client
 import json
@@ -135,66 +132,6 @@ def backoff_delay(retry):
     if fn == "exponential":
         return min(hi, lo * 2 ** (retry - 1))
     raise ValueError("backoffFunction " + fn)
-
-
-# ---- in-process SNS signing (libcrypto through ctypes) ----------------------
-
-class Signer:
-    """RSA-SHA256 (SignatureVersion 2) with the test signing key, in process.
-    EVP_DigestSign runs without the GIL, so senders sign in parallel."""
-
-    def __init__(self, key_file):
-        name = ctypes.util.find_library("crypto") or "libcrypto.so.3"
-        lib = ctypes.CDLL(name)
-        vp = ctypes.c_void_p
-        lib.BIO_new_mem_buf.restype = vp
-        lib.BIO_new_mem_buf.argtypes = [ctypes.c_char_p, ctypes.c_int]
-        lib.BIO_free.argtypes = [vp]
-        lib.PEM_read_bio_PrivateKey.restype = vp
-        lib.PEM_read_bio_PrivateKey.argtypes = [vp, vp, vp, vp]
-        lib.EVP_PKEY_free.argtypes = [vp]
-        lib.EVP_MD_CTX_new.restype = vp
-        lib.EVP_MD_CTX_free.argtypes = [vp]
-        lib.EVP_sha256.restype = vp
-        lib.EVP_DigestSignInit.argtypes = [vp, vp, vp, vp, vp]
-        lib.EVP_DigestSign.argtypes = [vp, ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t),
-                                       ctypes.c_char_p, ctypes.c_size_t]
-        self.lib = lib
-        with open(key_file, "rb") as f:
-            pem = f.read()
-        bio = lib.BIO_new_mem_buf(pem, len(pem))
-        if not bio:
-            raise RuntimeError("BIO_new_mem_buf failed")
-        try:
-            self.pkey = lib.PEM_read_bio_PrivateKey(bio, None, None, None)
-        finally:
-            lib.BIO_free(bio)
-        if not self.pkey:
-            raise RuntimeError("PEM_read_bio_PrivateKey failed for " + key_file)
-        self.md = lib.EVP_sha256()
-
-    def sign(self, data):
-        lib = self.lib
-        ctx = lib.EVP_MD_CTX_new()
-        if not ctx:
-            raise RuntimeError("EVP_MD_CTX_new failed")
-        try:
-            if lib.EVP_DigestSignInit(ctx, None, self.md, None, self.pkey) != 1:
-                raise RuntimeError("EVP_DigestSignInit failed")
-            n = ctypes.c_size_t(0)
-            if lib.EVP_DigestSign(ctx, None, ctypes.byref(n), data, len(data)) != 1:
-                raise RuntimeError("EVP_DigestSign (size) failed")
-            buf = ctypes.create_string_buffer(n.value)
-            if lib.EVP_DigestSign(ctx, buf, ctypes.byref(n), data, len(data)) != 1:
-                raise RuntimeError("EVP_DigestSign failed")
-            return base64.b64encode(buf.raw[:n.value]).decode("ascii")
-        finally:
-            lib.EVP_MD_CTX_free(ctx)
-
-    def close(self):
-        if self.pkey:
-            self.lib.EVP_PKEY_free(self.pkey)
-            self.pkey = None
 
 
 # ---- the message plan -------------------------------------------------------
@@ -1133,10 +1070,7 @@ def main():
     try:
         world.start()
         t_world = time.monotonic()
-        signer = Signer(world.certs.sign_key)
-        probe = b"Message\nx\nMessageId\ny\n"
-        if signer.sign(probe) != S.sign_bytes(world.certs.sign_key, probe, 2):
-            raise RuntimeError("in-process signature differs from `openssl dgst -sha256`")
+        signer = S.Signer(world.certs.sign_key)
         plan = Plan(N, SEED)
         t_plan = time.monotonic()
         print("replay: N=%d senders=%d workers=%d faults=%s seed=%d soft-order=%s%s" % (
