@@ -578,7 +578,7 @@ class World:
                  name="serve"):
         self.topics = topics                  # SES_FEEDBACK_TOPICS of the locations
         self.pems = pems or {CERT_ID: "sign_cert"}  # cert id -> Certs attribute
-        self.workers = workers
+        self.serve_workers = workers
         self.serve_args = list(serve_args)
         self.serve_env_extra = dict(serve_env or {})
         self.with_serve = serve
@@ -636,7 +636,7 @@ class World:
         """Start the program: `serve` with serve_env (the program's own
         environment) on self.sock."""
         self.serve, self.sock = start_serve(self.tmp, self.name, self.serve_env,
-                                            workers=self.workers, extra=self.serve_args)
+                                            workers=self.serve_workers, extra=self.serve_args)
 
     # -- nginx -----------------------------------------------------------------
 
