@@ -4,6 +4,7 @@ a local HTTPS server standing in for the SNS hosts, all under one temp dir,
 all on loopback, always torn down.
 """
 import atexit
+import hashlib
 import http.client
 import http.server
 import json
@@ -689,6 +690,16 @@ class World:
     def count(self, table, where="true"):
         return int(self.pg.scalar("SELECT count(*) FROM ses_feedback.%s WHERE %s"
                                   % (table, where)))
+
+    def cache_file(self, url, **over):
+        """The disk cache file the program keeps url's certificate in, for
+        a location with this world's parameters (and overrides): as
+        src/cert.c names it, sha256 of the URL, the CA file and the
+        CONNECT_TO list (the trust context), one per line."""
+        ca = over.get("SES_FEEDBACK_CA_FILE", self.certs.ca)
+        ct = over.get("SES_FEEDBACK_CONNECT_TO", self.connect_to())
+        key = "%s\n%s\n%s" % (url, ca, ct)
+        return os.path.join(self.cache, hashlib.sha256(key.encode()).hexdigest() + ".pem")
 
     def stored(self, env):
         return self.count("notifications", "sns_message_id = '%s'" % env["MessageId"])
