@@ -6,23 +6,18 @@ Slow (one world per test); not part of run-all.sh.
     python3 tests/integration/alone.py [module ...]   # default test_core test_sql test_abuse
 
 Ends with `alone: N passed, M failed`."""
-import importlib
-import inspect
 import os
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, ".."))
+RUN = os.path.join(HERE, "run.py")
 
 
 def names(module):
-    mod = importlib.import_module(module)
-    tests = [(n, f) for n, f in vars(mod).items()
-             if n.startswith("test_") and inspect.isfunction(f)]
-    tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
-    return [n for n, _ in tests]
+    r = subprocess.run([sys.executable, RUN, "--list", module], capture_output=True,
+                       text=True, check=True, timeout=60)
+    return r.stdout.split()
 
 
 def main(argv):
@@ -31,7 +26,7 @@ def main(argv):
     for module in mods:
         for n in names(module):
             try:
-                r = subprocess.run([sys.executable, os.path.join(HERE, "run.py"), module],
+                r = subprocess.run([sys.executable, RUN, module],
                                    env=dict(os.environ, TEST_ONLY=n), capture_output=True,
                                    text=True, timeout=300)
                 out, ok = r.stdout + r.stderr, r.returncode == 0

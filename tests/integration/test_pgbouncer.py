@@ -2,10 +2,8 @@
 """Through PgBouncer in transaction pooling mode (Debian's pgbouncer):
 with SES_FEEDBACK_PREPARE=off every notification lands exactly once, the
 database restarting behind the pooler included."""
-import json
 import os
 import pwd
-import subprocess
 import threading
 import time
 

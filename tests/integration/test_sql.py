@@ -727,8 +727,10 @@ def test_ingest_returns_result_and_suppressions_added():
 
 
 def test_constraints_hold_the_rules_columns():
-    for sql in ("UPDATE ses_feedback.recipient_events SET outcome = 'bounced' WHERE id = "
-                "(SELECT min(id) FROM ses_feedback.recipient_events)",
+    a = addr()  # an event of this test's own to update
+    assert bounce(a) == "stored"
+    for sql in ("UPDATE ses_feedback.recipient_events SET outcome = 'bounced' WHERE email = "
+                + lit(a),
                 "INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at) "
                 "VALUES ('Upper@Example.com', 'manual', now(), now())",
                 "INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at, count) "
