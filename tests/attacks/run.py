@@ -30,7 +30,7 @@ sys.path.insert(0, HERE)
 import world as Wd  # noqa: E402  (sets sys.path for the harness too)
 from world import H, S  # noqa: E402
 
-FIX = os.path.join(H.TOP, "tests", "fixtures", "ses")
+FIX = H.FIXTURES
 TABLES = {"notifications": "id", "recipient_events": "id", "suppressions": "email",
           "subscriptions": "topic_arn", "suppression_log": "id"}
 CRASH_MARKS = ("killed by signal", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -74,11 +74,7 @@ def build_message(spec):
                 d = json.load(f)
         else:
             d = copy.deepcopy(spec["json"])
-        # a fresh feedbackId: ses-feedback counts one feedback id per
-        # recipient once, and several cases reuse one AWS example
-        for key in ("bounce", "complaint"):
-            if isinstance(d.get(key), dict) and "feedbackId" in d[key]:
-                d[key]["feedbackId"] += "-" + uuid.uuid4().hex[:8]
+        H.fresh_feedback_id(d)
         for path, value in spec.get("set", {}).items():
             set_path(d, path, value)
         text = json.dumps(d, indent=2, ensure_ascii=spec.get("ascii", True))
@@ -163,11 +159,11 @@ def served_body(w, spec):
         if part.startswith("@"):
             name = part[1:]
             if name.endswith(".der"):
-                out += w.certs.der(name[:-4])
+                out += w.acerts.der(name[:-4])
             elif name.endswith(".key"):
-                out += w.certs.private_pem(name[:-4])
+                out += w.acerts.private_pem(name[:-4])
             else:
-                out += w.certs.pem(name)
+                out += w.acerts.pem(name)
         else:
             out += part.encode()
     if "pad_to" in spec:
@@ -202,7 +198,7 @@ def build(w, case, gvars):
     b.vars, b.case = v, c
     kind = c.get("kind", "Notification")
     cert_id = c.get("cert_id", v["CID"] if "serve" in c else Wd.CERT_ID)
-    key_file = w.certs.key(c.get("key", "sign"))
+    key_file = w.acerts.key(c.get("key", "sign"))
     message = build_message(c.get("message", {"fixture": "sim-bounce.json"}))
     env = S.envelope(topic, message, kind=kind, subject=c.get("subject"),
                      version=c.get("version", 2), message_id=v["MID"],
@@ -394,7 +390,7 @@ def warm_up(w, gvars):
     lands in the disk cache: from then on no worker fetches it again, so
     any request to the stand-in in a case is that case's doing."""
     env = S.sign(S.envelope(gvars["TOPIC"], build_message({"fixture": "sim-success.json"}),
-                            cert=S.cert_url(gvars["TOPIC"], Wd.CERT_ID)), w.hcerts.sign_key)
+                            cert=S.cert_url(gvars["TOPIC"], Wd.CERT_ID)), w.certs.sign_key)
     st, _, text = send(w.port, "POST", "/sns", json.dumps(env).encode(), S.headers_for(env))
     if st != 200 or not w.cache_listing():
         raise RuntimeError("warm-up notification: %d %s (cache %s)"

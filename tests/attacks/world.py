@@ -8,7 +8,6 @@ import os
 import socket
 import ssl
 import sys
-import threading
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,7 +18,7 @@ import harness as H  # noqa: E402
 import sns_signer as S  # noqa: E402
 from certs import AttackCerts  # noqa: E402
 
-CERT_ID = "0123456789abcdef0123456789abcdef"
+CERT_ID = H.CERT_ID
 ALLOWED = ("arn:aws:sns:us-east-1:123456789012:ses-*, "
            "arn:aws:sns:eu-west-1:123456789012:ses-eu, "
            "arn:aws-cn:sns:cn-north-1:123456789012:ses-cn, "
@@ -110,63 +109,31 @@ class AttackSNS(H.FakeSNS):
         return self.connect_to() + " ::127.0.0.1:%d" % self.port
 
 
-class World:
-    def start(self):
-        self.tmp = H.Tmp()
-        errors = []
-        # PostgreSQL and the certificates take the longest: in parallel.
-        t = threading.Thread(target=self._pg, args=(errors,))
-        t.start()
-        self.hcerts = H.Certs(self.tmp)
-        self.certs = AttackCerts(self.hcerts, self.tmp.path("attack-certs"))
-        t.join()
-        if errors:
-            raise errors[0]
-        self.sns = AttackSNS(self.hcerts)
-        self.sns.serve_pem(CERT_ID, self.hcerts.sign_cert)
-        self.cache = self.tmp.path("certcache")
-        if hasattr(H, "service_owned_dir"):  # the cache must be the service user's own
-            H.service_owned_dir(self.cache)
-        else:
-            os.makedirs(self.cache)
-        r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": self.pg.dsn}))
-        if r.returncode != 0:
-            raise RuntimeError("migrate: " + r.stderr)
-        self.serve, self.sock = H.start_serve(self.tmp, "serve",
-                                              {"SES_FEEDBACK_DSN": self.pg.dsn}, workers=2)
-        self.nginx = H.Nginx(self.tmp, "nx", self.nginx_http())
-        self.port = self.nginx.port
+class World(H.World):
+    """The shared world with the corpus's stand-in (AttackSNS), its own
+    certificates (acerts, on top of the harness's certs), keep-alive FastCGI
+    connections, and the locations the cases name."""
 
-    def _pg(self, errors):
-        try:
-            self.pg = H.Postgres(self.tmp)
-        except Exception as e:  # reported by start()
-            errors.append(e)
+    def __init__(self):
+        super().__init__(ALLOWED, upstream_options=" keepalive 4;")
 
-    def params(self, **over):
-        p = {"SES_FEEDBACK_DSN": self.pg.dsn, "SES_FEEDBACK_TOPICS": ALLOWED,
-             "SES_FEEDBACK_CA_FILE": self.hcerts.ca,
-             "SES_FEEDBACK_CONNECT_TO": self.sns.connect_to_all(),
-             "SES_FEEDBACK_CERT_CACHE": self.cache}
-        p.update(over)
-        return "".join('        fastcgi_param %s "%s";\n' % kv for kv in p.items())
+    def more_certs(self):
+        self.acerts = AttackCerts(self.certs, self.tmp.path("attack-certs"))
 
-    def location(self, path, **over):
-        return ("    location = %s {\n%s        include %s;\n    }\n"
-                % (path, self.params(**over), H.snippet()))
+    def make_sns(self):
+        return AttackSNS(self.certs)
 
-    def nginx_http(self):
-        return ("upstream ses_feedback { server unix:%s; keepalive 4; }\n"
-                "server {\n    listen 127.0.0.1:@PORT@;\n" % self.sock
-                + self.location("/sns")
-                + self.location("/sns-small", SES_FEEDBACK_MAX_BODY="4096")
-                + self.location("/sns-manual", SES_FEEDBACK_AUTO_CONFIRM="off")
-                + self.location("/sns-v2only", SES_FEEDBACK_MIN_SIGNATURE_VERSION="2")
+    def connect_to(self):
+        return self.sns.connect_to_all()
+
+    def locations(self):
+        return [("/sns", {}),
+                ("/sns-small", {"SES_FEEDBACK_MAX_BODY": "4096"}),
+                ("/sns-manual", {"SES_FEEDBACK_AUTO_CONFIRM": "off"}),
+                ("/sns-v2only", {"SES_FEEDBACK_MIN_SIGNATURE_VERSION": "2"}),
                 # '*' in the partition and region fields, as operators write
                 # it (the shipped examples have arn:aws:sns:*:ACCOUNT:ses-*)
-                + self.location("/sns-anyregion",
-                                SES_FEEDBACK_TOPICS="arn:*:sns:*:123456789012:ses-*")
-                + "}\n")
+                ("/sns-anyregion", {"SES_FEEDBACK_TOPICS": "arn:*:sns:*:123456789012:ses-*"})]
 
     def log_size(self):
         try:
@@ -181,15 +148,3 @@ class World:
 
     def cache_listing(self):
         return sorted(os.listdir(self.cache))
-
-    def stop(self):
-        for f in (lambda: self.nginx.stop(), lambda: self.serve.stop(),
-                  lambda: self.sns.close(), lambda: self.pg.stop()):
-            try:
-                f()
-            except Exception:
-                pass
-        if os.environ.get("SES_FEEDBACK_KEEP_TMP"):
-            print("# kept", self.tmp.dir)
-        else:
-            self.tmp.cleanup()

@@ -14,6 +14,9 @@
 #include "cfg.h"
 #include "policy.h"
 
+#define FUZZ_NAME "fuzz_config"
+#include "fuzz_common.h"
+
 #define MAX_PAIRS   64
 #define MAX_ARNS    8
 #define DEFAULT_ARN "arn:aws:sns:us-east-1:123456789012:t"
@@ -24,18 +27,9 @@ struct pairs {
 	size_t      n;
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static const char *lookup(void *ctx, const char *name);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "fuzz_config: check failed: %s\n", #c);                    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* The process environment is cfg_load()'s second layer: empty it, so that
  * an input means the same thing wherever the fuzzer runs. */
@@ -63,11 +57,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t         narn = 0, i;
 
 	/* A NUL in the input ends the text, as it would a parameter. */
-	text = malloc(size + 1);
+	text = fuzz_cstr(data, size);
 	if (text == NULL)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	p.n = 0;
 	for (line = text; line != NULL; line = nl != NULL ? nl + 1 : NULL) {
 		nl = strchr(line, '\n');

@@ -13,16 +13,8 @@
 #include "policy.h"
 #include "sns.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken promise of the API: abort so that libFuzzer keeps the input. */
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "fuzz_envelope: check failed: %s\n", #c);                  \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define FUZZ_NAME "fuzz_envelope"
+#include "fuzz_common.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

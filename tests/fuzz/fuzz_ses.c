@@ -11,20 +11,13 @@
 
 #include "ses.h"
 
+#define FUZZ_NAME "fuzz_ses"
+#include "fuzz_common.h"
+
 #define MAX_LINES 64 /* pieces tried per input */
 #define TIME_LEN  40 /* sizeof(struct ses_event.occurred) */
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static void try_piece(const char *s);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "fuzz_ses: check failed: %s\n", #c);                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,11 +52,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(why[0] != '\0');
 	}
 
-	text = malloc(size + 1);
+	text = fuzz_cstr(data, size);
 	if (text == NULL)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	line = text;
 	for (n = 0; n < MAX_LINES && line != NULL; n++) {
 		nl = strchr(line, '\n');

@@ -18,21 +18,15 @@
 #include "policy.h"
 #include "sns.h"
 
+#define FUZZ_NAME "fuzz_url"
+#include "fuzz_common.h"
+
 #define FIXED_TOPIC "arn:aws:sns:us-east-1:123456789012:t"
 #define FIXED_TOKEN "abc123"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static void check_accepted(const char *url, const struct sns_arn *arn, int subscribe);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "fuzz_url: check failed: %s\n", #c);                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* One clock per run, so that an input behaves the same all run long. */
 static time_t fuzz_now;
@@ -59,11 +53,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int            rc;
 
 	/* One extra NUL so that the last piece is always a C string. */
-	copy = malloc(size + 1);
+	copy = fuzz_cstr(data, size);
 	if (copy == NULL)
 		return 0;
-	memcpy(copy, data, size);
-	copy[size] = '\0';
 	topic = FIXED_TOPIC;
 	token = FIXED_TOKEN;
 	url = copy;

@@ -4,8 +4,10 @@ a local HTTPS server standing in for the SNS hosts, all under one temp dir,
 all on loopback, always torn down.
 """
 import atexit
+import hashlib
 import http.client
 import http.server
+import json
 import os
 import pwd
 import shutil
@@ -17,6 +19,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import uuid
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # The program as built: in the clone, which other users may not be able to
@@ -525,3 +528,210 @@ def request(port, method, path, body=None, headers=None, timeout=20):
         return r.status, {k.lower(): v for k, v in r.getheaders()}, data
     finally:
         c.close()
+
+
+# ---- SES fixtures ----------------------------------------------------------
+
+FIXTURES = os.path.join(TOP, "tests", "fixtures", "ses")
+
+
+def fresh_feedback_id(d):
+    """Give a parsed SES message's feedbackId a unique suffix, so that the
+    same AWS example can stand for several distinct bounces (ses-feedback
+    counts one feedback id per recipient once). Returns True if it had one."""
+    for key in ("bounce", "complaint"):
+        if isinstance(d.get(key), dict) and "feedbackId" in d[key]:
+            d[key]["feedbackId"] += "-" + uuid.uuid4().hex[:8]
+            return True
+    return False
+
+
+def fixture(name, fresh=True):
+    """A fixture's text; fresh gives its feedbackId a unique suffix."""
+    with open(os.path.join(FIXTURES, name)) as f:
+        text = f.read()
+    if not fresh:
+        return text
+    d = json.loads(text)
+    return json.dumps(d, indent=2) if fresh_feedback_id(d) else text
+
+
+# ---- the world ---------------------------------------------------------------
+
+CERT_ID = "0123456789abcdef0123456789abcdef"
+
+
+class World:
+    """One test world, started once per suite and always torn down: a
+    throwaway PostgreSQL with the schema migrated, the test CA and SNS
+    signing keys, the HTTPS SNS stand-in serving the signing certificate(s),
+    a certificate cache the service user owns, `ses-feedback serve` on a
+    Unix socket, and nginx with the shipped snippet in one location per
+    entry of locations(), the configuration in fastcgi_param lines.
+
+    Suites pass options or subclass: locations() for more nginx locations,
+    start_service() for another way to run the program, make_sns() for
+    another stand-in; serve=False or nginx=False leave those out (a suite
+    with a front end of its own starts it on top)."""
+
+    def __init__(self, topics, pems=None, workers=2, serve_args=(), serve_env=None,
+                 serve=True, nginx=True, server_options="", upstream_options="",
+                 name="serve"):
+        self.topics = topics                  # SES_FEEDBACK_TOPICS of the locations
+        self.pems = pems or {CERT_ID: "sign_cert"}  # cert id -> Certs attribute
+        self.serve_workers = workers
+        self.serve_args = list(serve_args)
+        self.serve_env_extra = dict(serve_env or {})
+        self.with_serve = serve
+        self.with_nginx = nginx
+        self.server_options = server_options  # lines inside nginx's server block
+        self.upstream_options = upstream_options
+        self.name = name
+        self.tmp = self.pg = self.certs = self.sns = self.serve = self.nginx = None
+        self.sock = self.port = self.cache = None
+        self.serve_env = {}
+
+    # -- start-up --------------------------------------------------------------
+
+    def start(self):
+        self.tmp = Tmp()
+        errors = []
+        # PostgreSQL and the certificates take the longest: in parallel.
+        t = threading.Thread(target=self._start_pg, args=(errors,))
+        t.start()
+        try:
+            self.certs = Certs(self.tmp)
+            self.more_certs()
+        finally:
+            t.join()
+        if errors:
+            raise errors[0]
+        self.sns = self.make_sns()
+        for cert_id, attr in self.pems.items():
+            self.sns.serve_pem(cert_id, getattr(self.certs, attr))
+        self.cache = service_owned_dir(self.tmp.path("certcache"))
+        r = run([prefix().bin, "migrate"], env=service_env({"SES_FEEDBACK_DSN": self.pg.dsn}))
+        if r.returncode != 0:
+            raise RuntimeError("migrate: " + r.stderr + r.stdout)
+        self.serve_env = dict({"SES_FEEDBACK_DSN": self.pg.dsn}, **self.serve_env_extra)
+        if self.with_serve:
+            self.start_service()
+        if self.with_nginx:
+            self.nginx = Nginx(self.tmp, "nx", self.nginx_http())
+            self.port = self.nginx.port
+
+    def _start_pg(self, errors):
+        try:
+            self.pg = Postgres(self.tmp)
+        except Exception as e:  # raised again by start()
+            errors.append(e)
+
+    def more_certs(self):
+        """Hook: certificates a suite makes besides Certs (in parallel with
+        PostgreSQL's start)."""
+
+    def make_sns(self):
+        return FakeSNS(self.certs)
+
+    def start_service(self):
+        """Start the program: `serve` with serve_env (the program's own
+        environment) on self.sock."""
+        self.serve, self.sock = start_serve(self.tmp, self.name, self.serve_env,
+                                            workers=self.serve_workers, extra=self.serve_args)
+
+    # -- nginx -----------------------------------------------------------------
+
+    def connect_to(self):
+        return self.sns.connect_to()
+
+    def params(self, **over):
+        """fastcgi_param lines: this world's configuration, with overrides."""
+        p = {"SES_FEEDBACK_DSN": self.pg.dsn, "SES_FEEDBACK_TOPICS": self.topics,
+             "SES_FEEDBACK_CA_FILE": self.certs.ca,
+             "SES_FEEDBACK_CONNECT_TO": self.connect_to(),
+             "SES_FEEDBACK_CERT_CACHE": self.cache}
+        p.update(over)
+        return "".join('        fastcgi_param %s "%s";\n' % kv for kv in p.items())
+
+    def location(self, path, **over):
+        return ("    location = %s {\n%s        include %s;\n    }\n"
+                % (path, self.params(**over), snippet()))
+
+    def locations(self):
+        """(path, overrides) of each nginx location."""
+        return [("/sns", {})]
+
+    def nginx_http(self):
+        return ("upstream ses_feedback { server unix:%s;%s }\n"
+                "server {\n    listen 127.0.0.1:@PORT@;\n%s" % (
+                    self.sock, self.upstream_options,
+                    "".join("    %s\n" % l for l in self.server_options.splitlines() if l))
+                + "".join(self.location(p, **o) for p, o in self.locations())
+                + "}\n")
+
+    # -- what tests use ----------------------------------------------------------
+
+    def signed(self, message, topic, key=None, cert_id=CERT_ID, **kw):
+        """A signed envelope carrying message (see sns_signer.envelope)."""
+        import sns_signer as S
+        env = S.envelope(topic, message, cert=S.cert_url(topic, cert_id), **kw)
+        return S.sign(env, key or self.certs.sign_key)
+
+    def post(self, env, path="/sns", headers=None, body=None, port=None):
+        """POST env (or body) with SNS's headers; (status, headers, text)."""
+        import sns_signer as S
+        h = S.headers_for(env) if env is not None else {}
+        if headers:
+            h.update(headers)
+        h = {k: v for k, v in h.items() if v is not None}
+        data = body if body is not None else json.dumps(env, indent=2).encode()
+        return request(port or self.port, "POST", path, body=data, headers=h)
+
+    def count(self, table, where="true"):
+        return int(self.pg.scalar("SELECT count(*) FROM ses_feedback.%s WHERE %s"
+                                  % (table, where)))
+
+    def cache_file(self, url, **over):
+        """The disk cache file the program keeps url's certificate in, for
+        a location with this world's parameters (and overrides): as
+        src/cert.c names it, sha256 of the URL, the CA file and the
+        CONNECT_TO list (the trust context), one per line."""
+        ca = over.get("SES_FEEDBACK_CA_FILE", self.certs.ca)
+        ct = over.get("SES_FEEDBACK_CONNECT_TO", self.connect_to())
+        key = "%s\n%s\n%s" % (url, ca, ct)
+        return os.path.join(self.cache, hashlib.sha256(key.encode()).hexdigest() + ".pem")
+
+    def stored(self, env):
+        return self.count("notifications", "sns_message_id = '%s'" % env["MessageId"])
+
+    def is_suppressed(self, email):
+        return self.pg.scalar("SELECT ses_feedback.is_suppressed('%s')" % email) == "t"
+
+    # -- tear-down ---------------------------------------------------------------
+
+    def stop_processes(self):
+        """Hook: stop what a suite started on top, before the world's own."""
+
+    def stop(self, cleanup=True):
+        """Stop everything (each step even if another failed); remove the
+        temp dir unless cleanup is False or SES_FEEDBACK_KEEP_TMP is set."""
+        steps = [self.stop_processes,
+                 lambda: self.nginx and self.nginx.stop(),
+                 lambda: self.serve and self.serve.stop(),
+                 lambda: self.sns and self.sns.close(),
+                 lambda: self.pg and self.pg.stop()]
+        for f in steps:
+            try:
+                f()
+            except Exception:
+                pass
+        if cleanup:
+            self.cleanup()
+
+    def cleanup(self):
+        if self.tmp is None:
+            return
+        if KEEP_TMP:
+            print("# kept", self.tmp.dir)
+        else:
+            self.tmp.cleanup()

@@ -15,35 +15,31 @@ import sns_signer as S
 import test_core as C
 
 
-class World:
-    pass
+class AbuseWorld(H.World):
+    """One worker with a 2 s I/O timeout behind nginx with short client
+    timeouts; the program's configuration is in its own environment too, so
+    that an nginx without fastcgi_param lines (keepalive test) reaches it."""
+
+    def __init__(self):
+        super().__init__(C.ALLOWED, workers=1, serve_args=["--io-timeout", "2"], name="slow",
+                         server_options="client_body_timeout 3s;\nclient_header_timeout 3s;")
+
+    def start_service(self):
+        self.serve_env.update({"SES_FEEDBACK_TOPICS": C.ALLOWED,
+                               "SES_FEEDBACK_CA_FILE": self.certs.ca,
+                               "SES_FEEDBACK_CONNECT_TO": self.sns.connect_to()})
+        super().start_service()
 
 
-W = World()
+W = AbuseWorld()
 
 
 def setup():
-    # reuse the core world's pieces: PostgreSQL, certificates, SNS stand-in
-    C.W.start()
-    W.env = {"SES_FEEDBACK_DSN": C.W.pg.dsn, "SES_FEEDBACK_TOPICS": C.ALLOWED,
-             "SES_FEEDBACK_CA_FILE": C.W.certs.ca,
-             "SES_FEEDBACK_CONNECT_TO": C.W.sns.connect_to()}
-    W.serve, W.sock = H.start_serve(C.W.tmp, "slow", W.env, workers=1,
-                                    extra=["--io-timeout", "2"])
-    W.nginx = H.Nginx(C.W.tmp, "nxslow",
-                      "upstream ses_feedback { server unix:%s; }\n"
-                      "server {\n listen 127.0.0.1:@PORT@;\n client_body_timeout 3s;\n"
-                      " client_header_timeout 3s;\n location = /sns {\n"
-                      "  include %s;\n }\n}\n" % (W.sock, H.snippet()))
+    W.start()
 
 
 def teardown():
-    for f in (lambda: W.nginx.stop(), lambda: W.serve.stop()):
-        try:
-            f()
-        except Exception:
-            pass
-    C.W.stop()
+    W.stop()
 
 
 def fcgi_record(rtype, req_id, content):
@@ -72,7 +68,7 @@ def test_stalled_fastcgi_connection_is_dropped_after_io_timeout():
 
 
 def test_client_stalling_after_headers_does_not_block_others():
-    env = C.signed(C.fixture("sim-success.json"))
+    env = W.signed(H.fixture("sim-success.json"), C.TOPIC)
     body = json.dumps(env).encode()
     s = socket.create_connection(("127.0.0.1", W.nginx.port))
     s.sendall(b"POST /sns HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
@@ -85,7 +81,7 @@ def test_client_stalling_after_headers_does_not_block_others():
 
 
 def test_dribbled_body_is_served_others_meanwhile():
-    env = C.signed(C.fixture("sim-success.json"))
+    env = W.signed(H.fixture("sim-success.json"), C.TOPIC)
     body = json.dumps(env).encode()
     s = socket.create_connection(("127.0.0.1", W.nginx.port))
     head = "POST /sns HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n" % len(body)
@@ -112,31 +108,31 @@ def test_dribbled_body_is_served_others_meanwhile():
         resp += chunk
     assert resp.startswith(b"HTTP/1.1 200"), resp[:60]
     assert results == [200] * 4, results
-    assert C.stored(env) == 1
+    assert W.stored(env) == 1
 
 
 def test_many_connections_beyond_workers_all_answered():
     """40 concurrent POSTs against one worker: all answered correctly."""
-    envs = [C.signed(C.fixture("sim-bounce.json")) for _ in range(40)]
+    envs = [W.signed(H.fixture("sim-bounce.json"), C.TOPIC) for _ in range(40)]
     out = []
 
     def go(e):
-        out.append(C.post(e, port=W.nginx.port)[0])
+        out.append(W.post(e)[0])
     ts = [threading.Thread(target=go, args=(e,)) for e in envs]
     for t in ts:
         t.start()
     for t in ts:
         t.join(60)
     assert sorted(out) == [200] * 40, out
-    assert all(C.stored(e) == 1 for e in envs)
+    assert all(W.stored(e) == 1 for e in envs)
 
 
 def test_refuses_to_serve_as_root():
     if os.geteuid() != 0:
         raise H.Skip("needs root (checks the refusal to serve as root)")
-    r = H.run([H.BIN, "serve", "--listen", "unix:" + C.W.tmp.path("root.sock")])
+    r = H.run([H.BIN, "serve", "--listen", "unix:" + W.tmp.path("root.sock")])
     assert r.returncode == 1 and "refusing to serve as root" in r.stderr, r.stderr
-    assert not os.path.exists(C.W.tmp.path("root.sock"))
+    assert not os.path.exists(W.tmp.path("root.sock"))
     r = subprocess.run([H.BIN], input=b"{}", capture_output=True,
                        env=H.service_env({"GATEWAY_INTERFACE": "CGI/1.1",
                                           "REQUEST_METHOD": "POST"}))
@@ -158,12 +154,12 @@ def test_dropped_privileges_and_safe_modes():
             uids = [l for l in f if l.startswith("Uid:")][0].split()[1:]
         assert uids == [str(nobody)] * 4, (pid, uids)
     # an unsafe cache directory is not used
-    bad = C.W.tmp.path("badcache")
+    bad = W.tmp.path("badcache")
     os.makedirs(bad)
     os.chmod(bad, 0o777)
-    e = dict(W.env, SES_FEEDBACK_CERT_CACHE=bad)
-    env = C.signed(C.fixture("sim-success.json"))
-    r = C.cgi_run(env, e)
+    e = dict(W.serve_env, SES_FEEDBACK_CERT_CACHE=bad)
+    env = W.signed(H.fixture("sim-success.json"), C.TOPIC)
+    r = C.cgi_run(env, e, world=W)
     assert r.stdout.startswith("Status: 200"), r.stdout
     assert "writable by no one else" in r.stderr, r.stderr
     assert os.listdir(bad) == []
@@ -174,7 +170,7 @@ def test_kept_connections_do_not_starve_new_ones():
     8, which the shipped snippet does not do) to a single worker, an idle
     kept connection is given up as soon as another connection waits, so no
     request waits for the I/O timeout."""
-    nx = H.Nginx(C.W.tmp, "nxkeep",
+    nx = H.Nginx(W.tmp, "nxkeep",
                  "upstream ses_feedback { server unix:%s; keepalive 8; }\n"
                  "server {\n listen 127.0.0.1:@PORT@;\n location = /sns {\n"
                  "  fastcgi_keep_conn on;\n"

@@ -51,15 +51,11 @@ Prints the figures and ends with `replay: 1 passed, 0 failed` (exit 0) or
 `replay: 0 passed, 1 failed` (exit 1). The world is always torn down, also
 on failure, Ctrl-C or SIGTERM.
 """
-import base64
 import collections
-import ctypes
-import ctypes.util
 import datetime
 import http.client
 import json
 import os
-import pwd
 import random
 import re
 import signal
@@ -135,66 +131,6 @@ def backoff_delay(retry):
     if fn == "exponential":
         return min(hi, lo * 2 ** (retry - 1))
     raise ValueError("backoffFunction " + fn)
-
-
-# ---- in-process SNS signing (libcrypto through ctypes) ----------------------
-
-class Signer:
-    """RSA-SHA256 (SignatureVersion 2) with the test signing key, in process.
-    EVP_DigestSign runs without the GIL, so senders sign in parallel."""
-
-    def __init__(self, key_file):
-        name = ctypes.util.find_library("crypto") or "libcrypto.so.3"
-        lib = ctypes.CDLL(name)
-        vp = ctypes.c_void_p
-        lib.BIO_new_mem_buf.restype = vp
-        lib.BIO_new_mem_buf.argtypes = [ctypes.c_char_p, ctypes.c_int]
-        lib.BIO_free.argtypes = [vp]
-        lib.PEM_read_bio_PrivateKey.restype = vp
-        lib.PEM_read_bio_PrivateKey.argtypes = [vp, vp, vp, vp]
-        lib.EVP_PKEY_free.argtypes = [vp]
-        lib.EVP_MD_CTX_new.restype = vp
-        lib.EVP_MD_CTX_free.argtypes = [vp]
-        lib.EVP_sha256.restype = vp
-        lib.EVP_DigestSignInit.argtypes = [vp, vp, vp, vp, vp]
-        lib.EVP_DigestSign.argtypes = [vp, ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t),
-                                       ctypes.c_char_p, ctypes.c_size_t]
-        self.lib = lib
-        with open(key_file, "rb") as f:
-            pem = f.read()
-        bio = lib.BIO_new_mem_buf(pem, len(pem))
-        if not bio:
-            raise RuntimeError("BIO_new_mem_buf failed")
-        try:
-            self.pkey = lib.PEM_read_bio_PrivateKey(bio, None, None, None)
-        finally:
-            lib.BIO_free(bio)
-        if not self.pkey:
-            raise RuntimeError("PEM_read_bio_PrivateKey failed for " + key_file)
-        self.md = lib.EVP_sha256()
-
-    def sign(self, data):
-        lib = self.lib
-        ctx = lib.EVP_MD_CTX_new()
-        if not ctx:
-            raise RuntimeError("EVP_MD_CTX_new failed")
-        try:
-            if lib.EVP_DigestSignInit(ctx, None, self.md, None, self.pkey) != 1:
-                raise RuntimeError("EVP_DigestSignInit failed")
-            n = ctypes.c_size_t(0)
-            if lib.EVP_DigestSign(ctx, None, ctypes.byref(n), data, len(data)) != 1:
-                raise RuntimeError("EVP_DigestSign (size) failed")
-            buf = ctypes.create_string_buffer(n.value)
-            if lib.EVP_DigestSign(ctx, buf, ctypes.byref(n), data, len(data)) != 1:
-                raise RuntimeError("EVP_DigestSign failed")
-            return base64.b64encode(buf.raw[:n.value]).decode("ascii")
-        finally:
-            lib.EVP_MD_CTX_free(ctx)
-
-    def close(self):
-        if self.pkey:
-            self.lib.EVP_PKEY_free(self.pkey)
-            self.pkey = None
 
 
 # ---- the message plan -------------------------------------------------------
@@ -391,8 +327,8 @@ def build(msg, signer):
 
 def serve_user_args():
     """`serve --user` when we are root and the program has the option (a
-    program that refuses to serve as root wants it). The harness's
-    serve_cmd() adds it itself where it has one."""
+    program that refuses to serve as root wants it), as the harness's
+    serve_cmd() adds it: for the report line."""
     if os.geteuid() != 0:
         return []
     r = H.run([H.BIN, "--help"])
@@ -401,68 +337,47 @@ def serve_user_args():
     return ["--user", getattr(H, "SERVICE_USER", "nobody")]
 
 
-class World:
+class World(H.World):
+    """The shared world with `serve` on a fixed socket path (so that it can
+    be started again there after the supervisor is killed), every `serve`
+    ever started and the workers of a killed one tracked for tear-down, and
+    one nginx location (REPLAY_NGINX_SNIPPET's snippet if set)."""
+
     def __init__(self):
-        self.tmp = self.pg = self.certs = self.sns = self.serve = self.nginx = None
+        super().__init__(ALLOWED)
         self.serve_log = None
         self.orphans = set()        # workers of a killed supervisor
         self.serve_procs = []
+        self.user_args = serve_user_args()
 
     def start(self):
-        self.tmp = H.Tmp()
-        self.pg = H.Postgres(self.tmp)
-        self.certs = H.Certs(self.tmp)
-        self.sns = H.FakeSNS(self.certs)
-        self.sns.serve_pem(CERT_ID, self.certs.sign_cert)
-        self.user_args = serve_user_args()
-        self.cache = self.tmp.path("certcache")
-        if hasattr(H, "service_owned_dir"):
-            H.service_owned_dir(self.cache)
-        else:
-            os.makedirs(self.cache)
-            if self.user_args:
-                pw = pwd.getpwnam(self.user_args[1])
-                os.chown(self.cache, pw.pw_uid, pw.pw_gid)
-                os.chmod(self.cache, 0o700)
-        r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": self.pg.dsn}))
-        if r.returncode != 0:
-            raise RuntimeError("migrate: " + r.stderr + r.stdout)
-        self.serve_env = {"SES_FEEDBACK_DSN": self.pg.dsn}
-        if hasattr(H, "service_owned_dir"):      # like /run/ses-feedback
-            self.sock = os.path.join(H.service_owned_dir(self.tmp.path("run")), "serve.sock")
-        else:
-            self.sock = self.tmp.path("serve.sock")
+        super().start()
+        st, _, body = H.request(self.port, "GET", PATH)
+        if st != 200:
+            raise RuntimeError("health check: %d %s" % (st, body))
+
+    def start_service(self):
+        # like /run/ses-feedback: the service user's own directory
+        self.sock = os.path.join(H.service_owned_dir(self.tmp.path("run")), "serve.sock")
         self.serve_log = self.tmp.path("serve.log")
         p, why = self.start_serve(10.0)
         if p is None:
             raise RuntimeError("serve did not start: %s\n%s" % (why, self.log_tail(self.serve_log)))
         self.serve = p
-        params = {"SES_FEEDBACK_DSN": self.pg.dsn, "SES_FEEDBACK_TOPICS": ALLOWED,
-                  "SES_FEEDBACK_CA_FILE": self.certs.ca,
-                  "SES_FEEDBACK_CONNECT_TO": self.sns.connect_to(),
-                  "SES_FEEDBACK_CERT_CACHE": self.cache}
-        loc = ("    location = %s {\n%s        include %s;\n    }\n"
-               % (PATH, "".join('        fastcgi_param %s "%s";\n' % kv
-                                for kv in params.items()), SNIPPET or H.snippet()))
-        self.nginx = H.Nginx(self.tmp, "nx",
-                             "upstream ses_feedback { server unix:%s; }\n"
-                             "server {\n    listen 127.0.0.1:@PORT@;\n%s}\n" % (self.sock, loc))
-        self.port = self.nginx.port
-        st, _, body = H.request(self.port, "GET", PATH)
-        if st != 200:
-            raise RuntimeError("health check: %d %s" % (st, body))
+
+    def locations(self):
+        return [(PATH, {})]
+
+    def location(self, path, **over):
+        return ("    location = %s {\n%s        include %s;\n    }\n"
+                % (path, self.params(**over), SNIPPET or H.snippet()))
 
     def start_serve(self, timeout):
         """Start `serve` on the fixed socket path and wait up to timeout
         seconds until it runs with all its workers. Returns (Proc, None), or
         (None, why) when it exited (its reason is the last line it logged)."""
         before = os.path.getsize(self.serve_log) if os.path.exists(self.serve_log) else 0
-        if hasattr(H, "serve_cmd"):
-            cmd = H.serve_cmd(self.sock, WORKERS)
-        else:
-            cmd = [H.BIN, "serve", "--listen", "unix:" + self.sock, "--workers", str(WORKERS),
-                   "--socket-mode", "0666"] + self.user_args
-        p = H.Proc(cmd, self.serve_log, env=H.service_env(self.serve_env))
+        p = H.Proc(H.serve_cmd(self.sock, WORKERS), self.serve_log, env=H.service_env(self.serve_env))
         self.serve_procs.append(p)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -495,35 +410,24 @@ class World:
         except (OSError, TypeError):
             return ""
 
-    def stop(self):
-        steps = [lambda: self.nginx and self.nginx.stop()]
-        for p in self.serve_procs:
-            steps.append(lambda p=p: p.alive() and p.stop())
-        steps += [self.kill_orphans, lambda: self.sns and self.sns.close(),
-                  lambda: self.pg and self.pg.stop()]
-        for f in steps:
-            try:
-                f()
-            except Exception:
-                traceback.print_exc()
+    def stop_processes(self):
         for p in self.serve_procs:
             try:
+                if p.alive():
+                    p.stop()
                 p.logf.close()
             except Exception:
-                pass
+                traceback.print_exc()
+        self.kill_orphans()
+
+    def stop(self):
+        """Stop everything; the logs stay until cleanup()."""
+        super().stop(cleanup=False)
 
     def kill_orphans(self):
         alive = [p for p in self.orphans if pid_alive(p)]
         if alive:
             H.kill_pids(alive, timeout=5)
-
-    def cleanup(self):
-        if self.tmp is None:
-            return
-        if os.environ.get("SES_FEEDBACK_KEEP_TMP"):
-            print("# kept", self.tmp.dir)
-        else:
-            self.tmp.cleanup()
 
 
 def pid_alive(pid):
@@ -1133,10 +1037,7 @@ def main():
     try:
         world.start()
         t_world = time.monotonic()
-        signer = Signer(world.certs.sign_key)
-        probe = b"Message\nx\nMessageId\ny\n"
-        if signer.sign(probe) != S.sign_bytes(world.certs.sign_key, probe, 2):
-            raise RuntimeError("in-process signature differs from `openssl dgst -sha256`")
+        signer = S.Signer(world.certs.sign_key)
         plan = Plan(N, SEED)
         t_plan = time.monotonic()
         print("replay: N=%d senders=%d workers=%d faults=%s seed=%d soft-order=%s%s" % (

@@ -21,20 +21,12 @@
 #include "buf.h"
 #include "sig.h"
 #include "sns.h"
+#include "fixtures.h"
 #include "testkeys.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char data[] = "Message\n"
-                           "Hello world!\n"
-                           "MessageId\n"
-                           "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324\n"
-                           "Timestamp\n"
-                           "2012-05-02T00:54:06.655Z\n"
-                           "TopicArn\n"
-                           "arn:aws:sns:us-west-2:123456789012:MyTopic\n"
-                           "Type\n"
-                           "Notification\n";
+static const char data[] = FIXTURE_STS_NOTIFICATION;
 
 struct keys {
 	EVP_PKEY *a;   /* RSA 2048: the signer */

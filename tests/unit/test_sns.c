@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "policy.h"
 #include "sns.h"
+#include "fixtures.h"
 
 struct field {
 	const char *key;
@@ -271,16 +272,7 @@ test_sts_notification_with_subject(void **state)
 	free(body);
 }
 
-static const char sts_no_subject[] = "Message\n"
-                                     "Hello world!\n"
-                                     "MessageId\n"
-                                     "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324\n"
-                                     "Timestamp\n"
-                                     "2012-05-02T00:54:06.655Z\n"
-                                     "TopicArn\n"
-                                     "arn:aws:sns:us-west-2:123456789012:MyTopic\n"
-                                     "Type\n"
-                                     "Notification\n";
+static const char sts_no_subject[] = FIXTURE_STS_NOTIFICATION;
 
 static void
 test_sts_notification_without_subject(void **state)
@@ -328,97 +320,87 @@ test_sts_notification_subject_empty(void **state)
 	free(body);
 }
 
+/* The string to sign of a confirmation: the fields that differ between
+ * the cases below, the rest as in confirmation[]. */
+#define CONFIRMATION_STS(message, id, url_token, timestamp, token, type)                           \
+	"Message\n" message "\n"                                                                   \
+	"MessageId\n" id "\n"                                                                      \
+	"SubscribeURL\n"                                                                           \
+	"https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn="                \
+	"arn:aws:sns:us-west-2:123456789012:MyTopic&Token=" url_token "\n"                         \
+	"Timestamp\n" timestamp "\n"                                                               \
+	"Token\n" token "\n"                                                                       \
+	"TopicArn\n"                                                                               \
+	"arn:aws:sns:us-west-2:123456789012:MyTopic\n"                                             \
+	"Type\n" type "\n"
+
+/* Confirmations: overrides of confirmation[] (NULL-terminated pairs), the
+ * type they parse as, and their string to sign. */
+static const struct {
+	const char   *what;
+	const char   *ov[13];
+	enum sns_type type;
+	const char   *want;
+} confirmation_cases[] = {
+	{ "the guide's SubscriptionConfirmation", { NULL }, SNS_SUBSCRIPTION_CONFIRMATION,
+	    CONFIRMATION_STS("You have chosen to subscribe to the topic "
+	                     "arn:aws:sns:us-west-2:123456789012:MyTopic.\n"
+	                     "To confirm the subscription, visit the SubscribeURL included in this "
+	                     "message.",
+	        "165545c9-2a5c-472c-8df2-7ff2be2b3b1b", TOKEN_VALUE, "2012-04-26T20:45:04.751Z",
+	        TOKEN_VALUE, "SubscriptionConfirmation") },
+	/* Subject is not part of a confirmation's string to sign. */
+	{ "Subject and UnsubscribeURL ignored",
+	    { "Message", "\"m\"", "Subject", "\"ignored\"", "UnsubscribeURL",
+	        "\"https://example.com/\"", NULL },
+	    SNS_SUBSCRIPTION_CONFIRMATION,
+	    CONFIRMATION_STS("m", "165545c9-2a5c-472c-8df2-7ff2be2b3b1b", TOKEN_VALUE,
+	        "2012-04-26T20:45:04.751Z", TOKEN_VALUE, "SubscriptionConfirmation") },
+	{ "the guide's UnsubscribeConfirmation",
+	    { "Type", "\"UnsubscribeConfirmation\"", "MessageId",
+	        "\"47138184-6831-46b8-8f7c-afc488602d7d\"", "Token", "\"2336412f37\"", "Message",
+	        "\"You have chosen to deactivate subscription "
+	        "arn:aws:sns:us-west-2:123456789012:MyTopic:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55."
+	        "\\nTo "
+	        "cancel this operation and restore the subscription, visit the SubscribeURL "
+	        "included "
+	        "in this message.\"",
+	        "SubscribeURL",
+	        "\"https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
+	        "arn:aws:sns:us-west-2:123456789012:MyTopic&Token=2336412f37\"",
+	        "Timestamp", "\"2012-04-26T20:06:41.581Z\"", NULL },
+	    SNS_UNSUBSCRIBE_CONFIRMATION,
+	    CONFIRMATION_STS("You have chosen to deactivate subscription "
+	                     "arn:aws:sns:us-west-2:123456789012:MyTopic:"
+	                     "2bcfbf39-05c3-41de-beaa-fcfcc21c8f55.\n"
+	                     "To cancel this operation and restore the subscription, visit the "
+	                     "SubscribeURL included in this message.",
+	        "47138184-6831-46b8-8f7c-afc488602d7d", "2336412f37", "2012-04-26T20:06:41.581Z",
+	        "2336412f37", "UnsubscribeConfirmation") },
+};
+
 static void
-test_sts_subscription_confirmation(void **state)
+test_sts_confirmations(void **state)
 {
-	char *body = envelope(confirmation, NFIELDS(confirmation), NULL);
+	const char *const *o;
+	struct sns_msg     m;
+	char               why[256];
+	char              *body;
+	size_t             i;
 
-	check_sts(body,
-	    "Message\n"
-	    "You have chosen to subscribe to the topic "
-	    "arn:aws:sns:us-west-2:123456789012:MyTopic.\n"
-	    "To confirm the subscription, visit the SubscribeURL included in this message.\n"
-	    "MessageId\n"
-	    "165545c9-2a5c-472c-8df2-7ff2be2b3b1b\n"
-	    "SubscribeURL\n"
-	    "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
-	    "arn:aws:sns:us-west-2:123456789012:MyTopic&Token=" TOKEN_VALUE "\n"
-	    "Timestamp\n"
-	    "2012-04-26T20:45:04.751Z\n"
-	    "Token\n" TOKEN_VALUE "\n"
-	    "TopicArn\n"
-	    "arn:aws:sns:us-west-2:123456789012:MyTopic\n"
-	    "Type\n"
-	    "SubscriptionConfirmation\n");
-	free(body);
-}
-
-/* Subject is not part of a confirmation's string to sign. */
-static void
-test_sts_confirmation_ignores_subject(void **state)
-{
-	char *body = envelope(confirmation, NFIELDS(confirmation), "Message", "\"m\"", "Subject",
-	    "\"ignored\"", "UnsubscribeURL", "\"https://example.com/\"", NULL);
-
-	check_sts(body,
-	    "Message\n"
-	    "m\n"
-	    "MessageId\n"
-	    "165545c9-2a5c-472c-8df2-7ff2be2b3b1b\n"
-	    "SubscribeURL\n"
-	    "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
-	    "arn:aws:sns:us-west-2:123456789012:MyTopic&Token=" TOKEN_VALUE "\n"
-	    "Timestamp\n"
-	    "2012-04-26T20:45:04.751Z\n"
-	    "Token\n" TOKEN_VALUE "\n"
-	    "TopicArn\n"
-	    "arn:aws:sns:us-west-2:123456789012:MyTopic\n"
-	    "Type\n"
-	    "SubscriptionConfirmation\n");
-	free(body);
-}
-
-static void
-test_sts_unsubscribe_confirmation(void **state)
-{
-	char          *body = envelope(confirmation, NFIELDS(confirmation), "Type",
-	             "\"UnsubscribeConfirmation\"", "MessageId", "\"47138184-6831-46b8-8f7c-afc488602d7d\"",
-	             "Token", "\"2336412f37\"", "Message",
-	             "\"You have chosen to deactivate subscription "
-	                      "arn:aws:sns:us-west-2:123456789012:MyTopic:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55.\\nTo "
-	                      "cancel this operation and restore the subscription, visit the SubscribeURL included "
-	                      "in this message.\"",
-	             "SubscribeURL",
-	             "\"https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
-	                      "arn:aws:sns:us-west-2:123456789012:MyTopic&Token=2336412f37\"",
-	             "Timestamp", "\"2012-04-26T20:06:41.581Z\"", NULL);
-	struct sns_msg m;
-	char           why[256];
-
-	assert_int_equal(parse_str(body, &m, why, sizeof(why)), 0);
-	assert_int_equal(m.type, SNS_UNSUBSCRIBE_CONFIRMATION);
-	sns_free(&m);
-	check_sts(body,
-	    "Message\n"
-	    "You have chosen to deactivate subscription "
-	    "arn:aws:sns:us-west-2:123456789012:MyTopic:"
-	    "2bcfbf39-05c3-41de-beaa-fcfcc21c8f55.\n"
-	    "To cancel this operation and restore the subscription, visit the "
-	    "SubscribeURL included in this message.\n"
-	    "MessageId\n"
-	    "47138184-6831-46b8-8f7c-afc488602d7d\n"
-	    "SubscribeURL\n"
-	    "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
-	    "arn:aws:sns:us-west-2:123456789012:MyTopic&Token=2336412f37\n"
-	    "Timestamp\n"
-	    "2012-04-26T20:06:41.581Z\n"
-	    "Token\n"
-	    "2336412f37\n"
-	    "TopicArn\n"
-	    "arn:aws:sns:us-west-2:123456789012:MyTopic\n"
-	    "Type\n"
-	    "UnsubscribeConfirmation\n");
-	free(body);
+	for (i = 0; i < NFIELDS(confirmation_cases); i++) {
+		o = confirmation_cases[i].ov;
+		body = envelope(confirmation, NFIELDS(confirmation), o[0], o[1], o[2], o[3], o[4],
+		    o[5], o[6], o[7], o[8], o[9], o[10], o[11], o[12]);
+		why[0] = '\0';
+		if (parse_str(body, &m, why, sizeof(why)) != 0)
+			fail_msg("%s: refused (%s)", confirmation_cases[i].what, why);
+		if (m.type != confirmation_cases[i].type)
+			fail_msg("%s: type %d", confirmation_cases[i].what, (int)m.type);
+		sns_free(&m);
+		check_sts(body, confirmation_cases[i].want);
+		free(body);
+	}
 }
 
 /* Values are the decoded strings, never the JSON spelling. */
@@ -1140,9 +1122,7 @@ main(void)
 		cmocka_unit_test(test_sts_notification_without_subject),
 		cmocka_unit_test(test_sts_notification_subject_null),
 		cmocka_unit_test(test_sts_notification_subject_empty),
-		cmocka_unit_test(test_sts_subscription_confirmation),
-		cmocka_unit_test(test_sts_confirmation_ignores_subject),
-		cmocka_unit_test(test_sts_unsubscribe_confirmation),
+		cmocka_unit_test(test_sts_confirmations),
 		cmocka_unit_test(test_sts_decoded_values),
 		cmocka_unit_test(test_sts_raw_utf8),
 		cmocka_unit_test(test_sts_buffer_cap),

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
-/* ses-feedback - keys and certificates made at test time.
- * Self-signed certificates with a chosen name, key and validity window,
- * so that the certificate checks can be driven to every outcome. */
+/* ses-feedback - test keys and certificates.
+ * Keys are read from the checked-in throwaway fixtures (test only, never
+ * trusted), so no test waits for RSA key generation; certificates are made
+ * here, self-signed with a chosen name, key and validity window, so that
+ * the certificate checks can be driven to every outcome. */
 #include "config.h"
 
 #include <stdio.h>
@@ -18,18 +20,46 @@
 
 #include "testkeys.h"
 
-static char *bio_to_string(BIO *bio);
+#ifndef TEST_KEYS_DIR
+#error "TEST_KEYS_DIR (the fixture key directory) must be defined by the build"
+#endif
+
+static char     *bio_to_string(BIO *bio);
+static EVP_PKEY *load_key(const char *kind, unsigned int *next);
 
 EVP_PKEY *
 testkeys_rsa(unsigned int bits)
 {
-	return EVP_RSA_gen(bits);
+	/* Each call hands out the next fixture of that size, so two calls give
+	 * two distinct keys, as generation did. */
+	static unsigned int next[3];
+	char                kind[16];
+	unsigned int       *n;
+
+	switch (bits) {
+	case 1024:
+		n = &next[0];
+		break;
+	case 2048:
+		n = &next[1];
+		break;
+	case 4096:
+		n = &next[2];
+		break;
+	default:
+		fprintf(stderr, "testkeys: no fixture RSA key of %u bits\n", bits);
+		return NULL;
+	}
+	snprintf(kind, sizeof(kind), "rsa%u", bits);
+	return load_key(kind, n);
 }
 
 EVP_PKEY *
 testkeys_ec(void)
 {
-	return EVP_EC_gen("P-256");
+	static unsigned int next;
+
+	return load_key("ec-p256", &next);
 }
 
 char *
@@ -97,6 +127,34 @@ testkeys_key_pem(EVP_PKEY *key)
 out:
 	BIO_free(bio);
 	return pem;
+}
+
+/* The fixture TEST_KEYS_DIR/test-only-<kind>-<*next + 1>.pem, read only;
+ * advances *next. NULL (with a message) when it is missing or unreadable. */
+static EVP_PKEY *
+load_key(const char *kind, unsigned int *next)
+{
+	char      path[4096];
+	FILE     *f = NULL;
+	EVP_PKEY *key = NULL;
+
+	if (snprintf(path, sizeof(path), "%s/test-only-%s-%u.pem", TEST_KEYS_DIR, kind,
+	        *next + 1) >= (int)sizeof(path))
+		goto out;
+	f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "testkeys: %s: cannot open\n", path);
+		goto out;
+	}
+	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	if (key == NULL)
+		fprintf(stderr, "testkeys: %s: not a PEM private key\n", path);
+	else
+		(*next)++;
+out:
+	if (f != NULL)
+		fclose(f);
+	return key;
 }
 
 /* A NUL-terminated copy of what was written to a memory BIO. */

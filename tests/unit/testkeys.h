@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* ses-feedback - keys and certificates made at test time.
- * Nothing secret is checked in: every key is generated when the test
- * runs, and every certificate is self-signed with OpenSSL 3. */
+/* ses-feedback - test keys and certificates.
+ * Keys come from tests/fixtures/keys (throwaway, test only, never trusted);
+ * every certificate is made at test time, self-signed with OpenSSL 3. */
 #ifndef SF_TESTKEYS_H
 #define SF_TESTKEYS_H
 
@@ -9,9 +9,10 @@
 
 #include <openssl/evp.h>
 
-/* A new RSA key of bits bits, or NULL. The caller frees it. */
+/* The next unused fixture RSA key of bits bits (1024, 2048: two of them,
+ * 4096), or NULL. The caller frees it. */
 EVP_PKEY *testkeys_rsa(unsigned int bits);
-/* A new EC key on P-256, or NULL. The caller frees it. */
+/* The fixture EC key on P-256, or NULL. The caller frees it. */
 EVP_PKEY *testkeys_ec(void);
 
 /* What goes into a self-signed test certificate. */
