@@ -45,7 +45,9 @@ enum answer {
 	ANSWER_LATE  /* no result in time: the query was cancelled */
 };
 
-static PGconn               *open_conn(const char *dsn, int session_set, char *why, size_t whylen);
+static PGconn *open_conn(const char *dsn, int session_set, char *why, size_t whylen);
+static void    host_index(const char *dsn, PGconn *c, int *index, int *count);
+static int     ask(PGconn *c, const char *sql, char *out, size_t outlen, char *why, size_t whylen);
 static const struct db_stmt *stmt_find(const struct db *db, const char *name);
 static void                  conn_drop(struct db *db);
 static enum db_status        conn_ensure(struct db *db, const char *dsn, char *why, size_t whylen);
@@ -290,6 +292,101 @@ out:
 		                 : "(too long to show)");
 	PQconninfoFree(opts);
 	PQfreemem(err);
+	return ret;
+}
+
+/* Which of the DSN's hosts c reached, counting from 1, and how many
+ * there are (a multi-host DSN: host=a,b). */
+static void
+host_index(const char *dsn, PGconn *c, int *index, int *count)
+{
+	PQconninfoOption *opts, *o;
+	const char       *at = PQhost(c), *h = NULL, *e;
+	size_t            n;
+
+	*index = 0;
+	*count = 1;
+	opts = PQconninfoParse(dsn, NULL);
+	for (o = opts; o != NULL && o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "host") == 0 && o->val != NULL && o->val[0] != '\0')
+			h = o->val;
+	}
+	for (*count = 0; h != NULL; h = *e == ',' ? e + 1 : NULL) {
+		e = h + strcspn(h, ",");
+		n = (size_t)(e - h);
+		++*count;
+		if (*index == 0 && at != NULL && strlen(at) == n && strncmp(h, at, n) == 0)
+			*index = *count;
+	}
+	if (*count == 0)
+		*count = 1;
+	PQconninfoFree(opts);
+}
+
+/* One value of a one-row, one-column query, "" when there is none. */
+static int
+ask(PGconn *c, const char *sql, char *out, size_t outlen, char *why, size_t whylen)
+{
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		db_error(c, why, whylen);
+		PQclear(r);
+		return -1;
+	}
+	snprintf(out, outlen, "%s", PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	return 0;
+}
+
+int
+db_describe(const char *dsn, FILE *out, char *why, size_t whylen)
+{
+	PGconn *c;
+	char    recovery[8], names[512], commit[32], standbys[1024];
+	int     index, count, ret = -1;
+
+	c = open_conn(dsn, 0, why, whylen);
+	if (c == NULL)
+		return -1;
+	if (ask(c, "SELECT pg_is_in_recovery()", recovery, sizeof(recovery), why, whylen) == -1 ||
+	    ask(c, "SELECT current_setting('synchronous_standby_names')", names, sizeof(names), why,
+	        whylen) == -1 ||
+	    ask(c, "SELECT current_setting('synchronous_commit')", commit, sizeof(commit), why,
+	        whylen) == -1 ||
+	    ask(c,
+	        "SELECT string_agg(coalesce(nullif(application_name, ''), '?') || ' ' || "
+	        "coalesce(sync_state, 'state hidden: needs pg_monitor'), ', ' ORDER BY 1) "
+	        "FROM pg_stat_replication",
+	        standbys, sizeof(standbys), why, whylen) == -1)
+		goto out;
+	host_index(dsn, c, &index, &count);
+	ret = 0;
+	if (strcmp(recovery, "t") == 0) {
+		fprintf(out,
+		    "FAIL database host %d of %d (%s) is a standby (read-only): every notification "
+		    "would get 503; name the primary, or add target_session_attrs=read-write to a "
+		    "multi-host SES_FEEDBACK_DSN\n",
+		    index, count, PQhost(c));
+		ret = 1;
+		goto out;
+	}
+	fprintf(out, "ok   database host %d of %d (%s, port %s) is the primary (read-write)\n",
+	    index, count, PQhost(c), PQport(c));
+	if (names[0] == '\0' || strcmp(commit, "off") == 0 || strcmp(commit, "local") == 0)
+		fprintf(out,
+		    "note replication is not synchronous (synchronous_standby_names = '%s', "
+		    "synchronous_commit = %s): a notification answered 200 may be lost with this "
+		    "server's disk, although SNS was told it was stored\n",
+		    names, commit);
+	else
+		fprintf(out,
+		    "ok   replication is synchronous (synchronous_standby_names = '%s', "
+		    "synchronous_commit = %s): a 200 survives this server's loss\n",
+		    names, commit);
+	fprintf(out, "note standbys streaming from it: %s\n", standbys[0] ? standbys : "none");
+out:
+	PQfinish(c);
 	return ret;
 }
 

@@ -7,6 +7,7 @@
 #define SF_DB_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <libpq-fe.h>
 
@@ -81,5 +82,13 @@ int db_schema_version(PGconn *c, char *why, size_t whylen);
  * operator. 0, or -1 when libpq cannot parse it or out is too small (out
  * then says so, and shows nothing of dsn). */
 int db_dsn_masked(const char *dsn, char *out, size_t outlen);
+
+/* For check-config: connect to dsn as the service would and write to out
+ * which host of a multi-host DSN answered, whether it is the primary
+ * (read-write) and whether commits wait for a synchronous standby, as
+ * "ok   ", "FAIL " and "note " lines. Returns how many FAIL lines it wrote
+ * (a standby answering means every notification would get 503); -1 with
+ * why when it could not connect or ask. */
+int db_describe(const char *dsn, FILE *out, char *why, size_t whylen);
 
 #endif

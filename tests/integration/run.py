@@ -37,7 +37,8 @@ def main(argv):
     listing = argv[1:2] == ["--list"]
     if listing:
         argv = argv[:1] + argv[2:]
-    mods = argv[1:] or ["test_core", "test_sql", "test_abuse", "test_pgbouncer", "test_apache"]
+    mods = argv[1:] or ["test_core", "test_sql", "test_abuse", "test_pgbouncer", "test_apache",
+                        "test_failover"]
     if listing:
         for name in mods:
             for n, _ in tests_of(importlib.import_module(name)):
