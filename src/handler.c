@@ -207,8 +207,7 @@ do_metrics(struct txn *t)
 		return;
 	}
 	answer(t, 200, "metrics", "metrics");
-	t->out->text_len = b.len;
-	t->out->text = buf_take(&b);
+	t->out->text = buf_take(&b, &t->out->text_len);
 	t->out->content_type = "text/plain; version=0.0.4";
 }
 
