@@ -131,6 +131,7 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 		snprintf(t.id, sizeof(t.id), "%s", rid);
 	else
 		snprintf(t.id, sizeof(t.id), "%ld-%lu", (long)getpid(), h->seq);
+	log_set_request(t.id);
 
 	src.param = cfg_param_cb;
 	src.ctx = &t;
@@ -165,6 +166,7 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 done:
 	log_request(&t);
 	cleanup_request(&t);
+	log_set_request(NULL);
 }
 
 static const char *
@@ -577,7 +579,7 @@ log_request(struct txn *t)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - t->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t->t0.tv_nsec) / 1e6;
 	metrics_request(t->outcome, ms);
-	logline_init(&l, st >= 500 ? "error" : st >= 400 ? "warn" : "info");
+	logline_init(&l, st >= 500 ? LOG_LVL_ERROR : st >= 400 ? LOG_LVL_WARN : LOG_LVL_INFO);
 	logline_add(&l, "req", t->id);
 	logline_add(&l, "method", param(t, "REQUEST_METHOD"));
 	logline_add(&l, "msg_id", t->msg.message_id);
