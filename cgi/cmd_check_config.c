@@ -84,7 +84,8 @@ cmd_check_config(int argc, char **argv)
 }
 
 /* Collects the KEY=VALUE of every --param into argv[1 .. p->n], in the
- * order given (the last of a key wins, as params_get reads backwards). */
+ * order given (the last of a key wins, as params_get reads backwards).
+ * "+": no permutation, so only slots getopt has passed are overwritten. */
 static int
 parse_params(int argc, char **argv, struct params *p)
 {
@@ -96,7 +97,7 @@ parse_params(int argc, char **argv, struct params *p)
 	p->n = 0;
 	optind = 1;
 	for (;;) {
-		ch = getopt_long(argc, argv, "", lo, NULL);
+		ch = getopt_long(argc, argv, "+", lo, NULL);
 		if (ch == -1)
 			break;
 		if (ch != 'p' || strchr(optarg, '=') == NULL)

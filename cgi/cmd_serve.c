@@ -36,6 +36,7 @@ cmd_serve(int argc, char **argv)
 		{ "io-timeout", &timeout, NULL }, { "socket-mode", &mode, NULL },
 		{ NULL, NULL, NULL } };
 	char                 why[256];
+	long                 m;
 
 	if (cmd_args(argc, argv, opts, NULL) == -1 || o.listen == NULL)
 		return CMD_USAGE;
@@ -50,9 +51,10 @@ cmd_serve(int argc, char **argv)
 			fatalx("--io-timeout wants seconds from 1 to 3600");
 	}
 	if (mode != NULL) {
-		if (number(mode, 8, 0, 0777) == -1)
+		m = number(mode, 8, 0, 0777);
+		if (m == -1)
 			fatalx("--socket-mode wants an octal mode such as 0660");
-		o.socket_mode = (mode_t)number(mode, 8, 0, 0777);
+		o.socket_mode = (mode_t)m;
 	}
 	/* Checked by main() already; only the value is wanted here. */
 	if (cfg_load_startup(&c, why, sizeof(why)) == -1)
