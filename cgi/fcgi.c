@@ -19,18 +19,23 @@
 
 #include <fcgiapp.h>
 
+#include "bounds.h"
 #include "cgi.h"
 #include "handler.h"
 #include "log.h"
 #include "metrics.h"
+#include "proc.h"
 
-volatile sig_atomic_t fcgi_stop;
-int                   fcgi_io_timeout = LIM_FCGI_IO_S;
-
+/* Set by SIGTERM/SIGINT: finish the request, then exit. */
+static volatile sig_atomic_t stopping;
 /* The connection whose request is still arriving, or -1. */
 static volatile sig_atomic_t arriving_fd = -1;
 
-static void        on_stop(int sig);
+static void on_stop(int sig);
+static void response_write(
+    const struct response *out, void (*put)(void *ctx, const char *p, size_t n), void *ctx);
+static void        fcgi_put(void *ctx, const char *p, size_t n);
+static void        stdout_put(void *ctx, const char *p, size_t n);
 static void        on_read_deadline(int sig);
 static void        read_deadline_arm(int fd);
 static void        read_deadline_disarm(void);
@@ -40,32 +45,26 @@ static const char *env_param(void *ctx, const char *name);
 static long        stdin_read(void *ctx, char *p, size_t n);
 
 /* Bound every read and write on the connection. libfcgi then sees an
- * error, the request fails and the worker moves on. */
-static void
-set_timeouts(int fd)
+ * error, the request fails and the worker moves on. Returns 0, or -1 (the
+ * connection is not to be served without its bounds). */
+static int
+set_timeouts(int fd, int seconds)
 {
-	struct timeval tv = { fcgi_io_timeout, 0 };
+	struct timeval tv = { seconds, 0 };
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-void
-refuse_root(const char *mode)
-{
-	if (geteuid() != 0)
-		return;
-	fatalx("refusing to serve %s as root: let the process manager drop privileges first "
-	       "(spawn-fcgi -u USER, SuexecUserGroup or FcgidWrapper for Apache, User= in "
-	       "systemd), or use `ses-feedback serve --user USER`",
-	    mode);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
+		log_warn("setsockopt timeouts");
+		return -1;
+	}
+	return 0;
 }
 
 static void
 on_stop(int sig)
 {
 	(void)sig;
-	fcgi_stop = 1;
+	stopping = 1;
 }
 
 /* A request that has not arrived whole by its read deadline is cut off:
@@ -134,10 +133,10 @@ fcgi_read(void *ctx, char *p, size_t n)
  * connection at a time, and an idle one must not starve the others.
  * Returns 0 with req->ipcFd ready to read, or -1 (stop, or try again). */
 static int
-next_connection(FCGX_Request *req, int lfd, const sigset_t *waitmask)
+next_connection(FCGX_Request *req, int lfd, const sigset_t *waitmask, int io_timeout)
 {
 	struct pollfd   p[2];
-	struct timespec ts = { fcgi_io_timeout, 0 };
+	struct timespec ts = { io_timeout, 0 };
 	int             n, fd;
 
 	p[0].fd = lfd;
@@ -145,7 +144,7 @@ next_connection(FCGX_Request *req, int lfd, const sigset_t *waitmask)
 	p[1].fd = req->ipcFd;
 	p[1].events = POLLIN;
 	n = ppoll(p, req->ipcFd >= 0 ? 2 : 1, req->ipcFd >= 0 ? &ts : NULL, waitmask);
-	if (n == -1 || fcgi_stop)
+	if (n == -1 || stopping)
 		return -1;
 	if (req->ipcFd >= 0) {
 		if (p[1].revents != 0) {
@@ -163,38 +162,44 @@ next_connection(FCGX_Request *req, int lfd, const sigset_t *waitmask)
 			log_warn("accept");
 		return -1;
 	}
-	set_timeouts(fd);
+	if (set_timeouts(fd, io_timeout) == -1) {
+		close(fd);
+		return -1;
+	}
 	req->ipcFd = fd;
 	read_deadline_arm(fd);
 	return 0;
 }
 
-int
-fcgi_serve(int fd)
+/* Signals: SIGTERM and SIGINT only set a flag, and are blocked except
+ * while waiting for a connection; SIGALRM is the read deadline. Returns
+ * the mask to wait with in *waitmask. */
+static void
+worker_signals(sigset_t *waitmask)
 {
-	struct sigaction sa;
-	struct handler   h;
-	struct request   r;
-	struct response  out;
-	FCGX_Request     req;
-	sigset_t         term, old;
-	int              rc, fl;
+	sigset_t set;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	proc_install_handlers(&set, on_stop, 0);
+	if (sigprocmask(SIG_BLOCK, &set, waitmask) == -1)
+		fatal("sigprocmask");
 	/* SA_RESTART: the alarm must not fail other calls with EINTR; the
 	 * read it targets ends anyway, the read side being shut. */
-	sa.sa_handler = on_read_deadline;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGALRM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigaddset(&term, SIGINT);
-	sigprocmask(SIG_BLOCK, &term, &old);
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	proc_install_handlers(&set, on_read_deadline, SA_RESTART);
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	proc_install_handlers(&set, SIG_IGN, 0);
+}
+
+/* libfcgi on the shared listening socket. */
+static void
+worker_fcgi_init(FCGX_Request *req, int fd)
+{
+	int fl;
 
 	/* Workers share the listening socket: whoever loses the race for a
 	 * connection gets EAGAIN and goes back to waiting. */
@@ -203,20 +208,35 @@ fcgi_serve(int fd)
 		fatal("listening socket");
 	if (FCGX_Init() != 0)
 		fatalx("FCGX_Init failed");
-	if (FCGX_InitRequest(&req, fd, 0) != 0)
+	if (FCGX_InitRequest(req, fd, 0) != 0)
 		fatalx("FCGX_InitRequest failed");
 	/* We accept (next_connection), so that each connection gets its
 	 * socket timeouts and read deadline. libfcgi would accept another by
 	 * itself when one closes before its first record, and wait on that
 	 * one without either: give it nothing to accept on. */
-	req.listen_sock = -1;
+	req->listen_sock = -1;
+}
+
+int
+fcgi_serve(int fd, const struct fcgi_opts *o)
+{
+	struct handler  h;
+	struct request  r;
+	struct response out;
+	FCGX_Request    req;
+	sigset_t        old;
+	int             rc;
+
+	stopping = 0;
+	worker_signals(&old);
+	worker_fcgi_init(&req, fd);
 	if (handler_init(&h) == -1)
 		fatalx("out of memory");
 	r.param = fcgi_param;
 	r.read = fcgi_read;
 	r.ctx = &req;
-	while (!fcgi_stop) {
-		if (next_connection(&req, fd, &old) == -1)
+	while (!stopping) {
+		if (next_connection(&req, fd, &old, o->io_timeout) == -1)
 			continue;
 		/* Keep libfcgi from closing the connection we hand it; the
 		 * request's own flags set keepConnection again. */
@@ -242,18 +262,7 @@ fcgi_serve(int fd)
 		http_set_deadline(h.http, LIM_REQUEST_MS);
 		handler_run(&h, &r, &out);
 		read_deadline_disarm();
-		FCGX_FPrintF(req.out, "Status: %d %s\r\nContent-Type: %s\r\n", out.status,
-		    handler_reason(out.status), out.content_type);
-		if (out.retry_after > 0)
-			FCGX_FPrintF(req.out, "Retry-After: %d\r\n", out.retry_after);
-		if (out.status == 405)
-			FCGX_FPrintF(req.out, "Allow: GET, HEAD, POST\r\n");
-		if (out.text != NULL) {
-			FCGX_FPrintF(req.out, "\r\n");
-			FCGX_PutStr(out.text, (int)out.text_len, req.out);
-		} else {
-			FCGX_FPrintF(req.out, "\r\n%s\n", out.body);
-		}
+		response_write(&out, fcgi_put, req.out);
 		handler_response_free(&out);
 		FCGX_Finish_r(&req);
 	}
@@ -261,6 +270,47 @@ fcgi_serve(int fd)
 	handler_free(&h);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return 0;
+}
+
+/* The one writer of an answer, for both front ends: status line, the
+ * headers the status needs, a blank line, the body. put writes n bytes to
+ * libfcgi's stream or standard output. */
+static void
+response_write(
+    const struct response *out, void (*put)(void *ctx, const char *p, size_t n), void *ctx)
+{
+	static const char allow[] = "Allow: GET, HEAD, POST\r\n";
+	char              line[256];
+
+	snprintf(line, sizeof(line), "Status: %d %s\r\nContent-Type: %s\r\n", out->status,
+	    handler_reason(out->status), out->content_type);
+	put(ctx, line, strlen(line));
+	if (out->retry_after > 0) {
+		snprintf(line, sizeof(line), "Retry-After: %d\r\n", out->retry_after);
+		put(ctx, line, strlen(line));
+	}
+	if (out->status == 405)
+		put(ctx, allow, sizeof(allow) - 1);
+	put(ctx, "\r\n", 2);
+	if (out->text != NULL) {
+		put(ctx, out->text, out->text_len);
+	} else {
+		put(ctx, out->body, strlen(out->body));
+		put(ctx, "\n", 1);
+	}
+}
+
+static void
+fcgi_put(void *ctx, const char *p, size_t n)
+{
+	FCGX_PutStr(p, (int)n, ctx);
+}
+
+static void
+stdout_put(void *ctx, const char *p, size_t n)
+{
+	(void)ctx;
+	fwrite(p, 1, n, stdout);
 }
 
 static const char *
@@ -288,8 +338,11 @@ cgi_serve(void)
 	struct handler  h;
 	struct request  r;
 	struct response out;
+	sigset_t        pipe;
 
-	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	proc_install_handlers(&pipe, SIG_IGN, 0);
 	if (handler_init(&h) == -1)
 		fatalx("out of memory");
 	r.param = env_param;
@@ -298,18 +351,7 @@ cgi_serve(void)
 	store_set_deadline(h.store, LIM_REQUEST_MS);
 	http_set_deadline(h.http, LIM_REQUEST_MS);
 	handler_run(&h, &r, &out);
-	printf("Status: %d %s\r\nContent-Type: %s\r\n", out.status, handler_reason(out.status),
-	    out.content_type);
-	if (out.retry_after > 0)
-		printf("Retry-After: %d\r\n", out.retry_after);
-	if (out.status == 405)
-		printf("Allow: GET, HEAD, POST\r\n");
-	if (out.text != NULL) {
-		printf("\r\n");
-		fwrite(out.text, 1, out.text_len, stdout);
-	} else {
-		printf("\r\n%s\n", out.body);
-	}
+	response_write(&out, stdout_put, NULL);
 	handler_response_free(&out);
 	fflush(stdout);
 	handler_free(&h);

@@ -21,20 +21,37 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "cgi.h"
 #include "log.h"
 #include "metrics.h"
+#include "proc.h"
+#include "serve.h"
 
 #define SERVE_MAX_WORKERS LIM_SERVE_MAX_WORKERS
 #define SERVE_GRACE_SEC   LIM_SERVE_GRACE_S
 
+/* The workers and what they need to be started again. */
+struct pool {
+	pid_t            pid[SERVE_MAX_WORKERS];     /* -1 = none */
+	time_t           started[SERVE_MAX_WORKERS]; /* to slow down a crash loop */
+	long             n;                          /* workers wanted */
+	int              lfd;                        /* the listening socket */
+	struct fcgi_opts fo;                         /* for each worker */
+};
+
 static volatile sig_atomic_t got_term, got_chld;
 
-static void  on_signal(int sig);
-static int   listen_unix(const char *path, mode_t mode, const struct passwd *pw);
-static void  drop_privileges(const struct passwd *pw);
-static int   listen_tcp(const char *spec);
-static pid_t spawn(int lfd);
+static void           on_signal(int sig);
+static struct passwd *service_user(const char *name);
+static int            listen_on(const struct serve_opts *o, const struct passwd *pw);
+static void           supervise(struct pool *p, const sigset_t *waitmask);
+static void           stop_workers(struct pool *p);
+static void           reap(struct pool *p, int restart);
+static int            listen_unix(const char *path, mode_t mode, const struct passwd *pw);
+static void           drop_privileges(const struct passwd *pw);
+static int            listen_tcp(const char *spec);
+static pid_t          spawn(const struct pool *p);
 
 static void
 on_signal(int sig)
@@ -46,164 +63,173 @@ on_signal(int sig)
 }
 
 int
-serve_main(int argc, char **argv)
+serve_run(const struct serve_opts *o)
 {
-	const char      *listen_spec = NULL, *unix_path = NULL;
-	pid_t            workers[SERVE_MAX_WORKERS];
-	time_t           started[SERVE_MAX_WORKERS];
-	struct sigaction sa;
-	sigset_t         mask, old;
-	mode_t           mode = 0660;
-	long             nworkers = 2, timeout = LIM_FCGI_IO_S;
-	struct passwd   *pw = NULL;
-	const char      *metrics_file;
-	char            *end;
-	int              lfd, i, status, alive;
-	pid_t            pid;
-	time_t           deadline, last_kick;
+	struct pool    p;
+	struct passwd *pw;
+	sigset_t       mask, old, ign;
+	long           i;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
-			listen_spec = argv[++i];
-		} else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
-			nworkers = strtol(argv[++i], &end, 10);
-			if (*end != '\0' || nworkers < 1 || nworkers > SERVE_MAX_WORKERS)
-				fatalx("--workers wants a number from 1 to %d", SERVE_MAX_WORKERS);
-		} else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
-			pw = getpwnam(argv[++i]);
-			if (pw == NULL)
-				fatalx("--user %s: no such user", argv[i]);
-			if (pw->pw_uid == 0)
-				fatalx(
-				    "--user %s: that is root; name an unprivileged user", argv[i]);
-		} else if (strcmp(argv[i], "--io-timeout") == 0 && i + 1 < argc) {
-			timeout = strtol(argv[++i], &end, 10);
-			if (*end != '\0' || timeout < 1 || timeout > 3600)
-				fatalx("--io-timeout wants seconds from 1 to 3600");
-		} else if (strcmp(argv[i], "--socket-mode") == 0 && i + 1 < argc) {
-			mode = (mode_t)strtol(argv[++i], &end, 8);
-			if (*end != '\0' || mode > 0777)
-				fatalx("--socket-mode wants an octal mode such as 0660");
-		} else {
-			usage(2);
-		}
-	}
-	if (listen_spec == NULL)
-		usage(2);
-	if (geteuid() == 0 && pw == NULL)
-		fatalx("refusing to serve as root: add --user NAME (an unprivileged user; the "
-		       "socket is made first, then privileges are dropped)");
-	if (geteuid() != 0 && pw != NULL && pw->pw_uid != geteuid())
-		fatalx("--user needs root; already running as uid %ld", (long)geteuid());
-	fcgi_io_timeout = (int)timeout;
-	if (strncmp(listen_spec, "unix:", 5) == 0) {
-		unix_path = listen_spec + 5;
-		lfd = listen_unix(unix_path, mode, pw);
-	} else {
-		lfd = listen_tcp(listen_spec);
-	}
+	memset(&p, 0, sizeof(p));
+	p.n = o->workers;
+	p.fo.io_timeout = o->io_timeout;
+	pw = service_user(o->user);
+	p.lfd = listen_on(o, pw);
 	if (pw != NULL && geteuid() == 0)
 		drop_privileges(pw);
 	/* Counters every worker adds to and any worker can report. */
-	metrics_file = getenv("SES_FEEDBACK_METRICS_FILE");
-	if (metrics_file != NULL && *metrics_file != '\0') {
-		if (metrics_init_file(metrics_file) == -1)
-			fatal("SES_FEEDBACK_METRICS_FILE %s", metrics_file);
+	if (o->metrics_file != NULL) {
+		if (metrics_init_file(o->metrics_file) == -1)
+			fatal("SES_FEEDBACK_METRICS_FILE %s", o->metrics_file);
 	} else if (metrics_init_shared() == -1) {
 		fatal("shared memory for metrics");
 	}
-	log_info("listening on %s with %ld workers", listen_spec, nworkers);
+	log_info("listening on %s with %ld workers", o->listen, p.n);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, &old);
+	proc_install_handlers(&mask, on_signal, 0);
+	sigemptyset(&ign);
+	sigaddset(&ign, SIGPIPE);
+	sigaddset(&ign, SIGHUP);
+	proc_install_handlers(&ign, SIG_IGN, 0);
+	if (sigprocmask(SIG_BLOCK, &mask, &old) == -1)
+		fatal("sigprocmask");
 
-	for (i = 0; i < nworkers; i++) {
-		workers[i] = spawn(lfd);
-		started[i] = time(NULL);
+	for (i = 0; i < p.n; i++) {
+		p.pid[i] = spawn(&p);
+		p.started[i] = time(NULL);
 	}
+	supervise(&p, &old);
+	log_info("stopping: letting workers finish their requests");
+	close(p.lfd);
+	if (strncmp(o->listen, "unix:", 5) == 0)
+		unlink(o->listen + 5);
+	stop_workers(&p);
+	log_info("stopped");
+	return 0;
+}
+
+/* The unprivileged user to serve as, or NULL to stay who we are; exits
+ * when that cannot be done. */
+static struct passwd *
+service_user(const char *name)
+{
+	struct passwd *pw = NULL;
+
+	if (name != NULL) {
+		pw = getpwnam(name);
+		if (pw == NULL)
+			fatalx("--user %s: no such user", name);
+		if (pw->pw_uid == 0)
+			fatalx("--user %s: that is root; name an unprivileged user", name);
+	}
+	if (pw == NULL)
+		proc_refuse_root(NULL);
+	if (geteuid() != 0 && pw != NULL && pw->pw_uid != geteuid())
+		fatalx("--user needs root; already running as uid %ld", (long)geteuid());
+	return pw;
+}
+
+/* The socket, made before privileges are dropped (a unix socket is then
+ * handed to pw). */
+static int
+listen_on(const struct serve_opts *o, const struct passwd *pw)
+{
+	if (strncmp(o->listen, "unix:", 5) == 0)
+		return listen_unix(o->listen + 5, o->socket_mode, pw);
+	return listen_tcp(o->listen);
+}
+
+/* Until SIGTERM or SIGINT: wait for signals, replace a worker that dies. */
+static void
+supervise(struct pool *p, const sigset_t *waitmask)
+{
 	while (!got_term) {
-		sigsuspend(&old);
+		sigsuspend(waitmask);
 		if (!got_chld)
 			continue;
 		got_chld = 0;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (i = 0; i < nworkers; i++) {
-				if (workers[i] != pid)
-					continue;
-				if (WIFSIGNALED(status))
-					log_warnx(
-					    "worker %ld killed by signal %d; starting another",
-					    (long)pid, WTERMSIG(status));
-				else
-					log_warnx(
-					    "worker %ld exited with status %d; starting another",
-					    (long)pid, WEXITSTATUS(status));
-				/* A worker that dies at once would spin: slow down. */
-				if (time(NULL) - started[i] < 1)
-					sleep(1);
-				workers[i] = got_term ? -1 : spawn(lfd);
-				started[i] = time(NULL);
-			}
+		reap(p, 1);
+	}
+}
+
+/* Collect exited workers; with restart, say why each died and start
+ * another (unless we are stopping). */
+static void
+reap(struct pool *p, int restart)
+{
+	pid_t pid;
+	long  i;
+	int   status;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			break;
+		for (i = 0; i < p->n; i++) {
+			if (p->pid[i] != pid)
+				continue;
+			p->pid[i] = -1;
+			if (!restart)
+				continue;
+			if (WIFSIGNALED(status))
+				log_warnx("worker %ld killed by signal %d; starting another",
+				    (long)pid, WTERMSIG(status));
+			else
+				log_warnx("worker %ld exited with status %d; starting another",
+				    (long)pid, WEXITSTATUS(status));
+			/* A worker that dies at once would spin: slow down. */
+			if (time(NULL) - p->started[i] < 1)
+				sleep(1);
+			p->pid[i] = got_term ? -1 : spawn(p);
+			p->started[i] = time(NULL);
 		}
 	}
+}
 
-	log_info("stopping: letting workers finish their requests");
-	close(lfd);
-	if (unix_path != NULL)
-		unlink(unix_path);
-	deadline = time(NULL) + SERVE_GRACE_SEC;
-	last_kick = 0;
+/* SIGTERM every worker (again each second: a signal that landed just
+ * before accept() is caught by the next one) until all have exited;
+ * SIGKILL one still busy after the grace period. */
+static void
+stop_workers(struct pool *p)
+{
+	time_t deadline = time(NULL) + SERVE_GRACE_SEC, last_kick = 0;
+	long   i, alive;
+
 	for (;;) {
+		reap(p, 0);
 		alive = 0;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (i = 0; i < nworkers; i++) {
-				if (workers[i] == pid)
-					workers[i] = -1;
-			}
-		}
-		for (i = 0; i < nworkers; i++) {
-			if (workers[i] > 0)
+		for (i = 0; i < p->n; i++) {
+			if (p->pid[i] > 0)
 				alive++;
 		}
 		if (alive == 0)
 			break;
 		if (time(NULL) >= deadline) {
-			for (i = 0; i < nworkers; i++) {
-				if (workers[i] > 0) {
+			for (i = 0; i < p->n; i++) {
+				if (p->pid[i] > 0) {
 					log_warnx("worker %ld still busy after %ds; killing it",
-					    (long)workers[i], SERVE_GRACE_SEC);
-					kill(workers[i], SIGKILL);
+					    (long)p->pid[i], SERVE_GRACE_SEC);
+					kill(p->pid[i], SIGKILL);
 				}
 			}
 			deadline = time(NULL) + 5;
 		} else if (time(NULL) != last_kick) {
-			/* Repeat: a signal that landed just before accept() is
-			 * caught by the next one. */
-			for (i = 0; i < nworkers; i++) {
-				if (workers[i] > 0)
-					kill(workers[i], SIGTERM);
+			for (i = 0; i < p->n; i++) {
+				if (p->pid[i] > 0)
+					kill(p->pid[i], SIGTERM);
 			}
 			last_kick = time(NULL);
 		}
 		usleep(50000);
 	}
-	log_info("stopped");
-	return 0;
 }
 
 static pid_t
-spawn(int lfd)
+spawn(const struct pool *p)
 {
 	sigset_t none;
 	pid_t    pid;
@@ -217,15 +243,17 @@ spawn(int lfd)
 		return pid;
 	/* A worker must not outlive its supervisor: an orphan would keep
 	 * accepting on a socket the next supervisor wants to bind. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		fatal("prctl PR_SET_PDEATHSIG");
 	if (getppid() == 1)
 		_exit(0);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	sigemptyset(&none);
+	sigaddset(&none, SIGCHLD);
+	sigaddset(&none, SIGHUP);
+	proc_install_handlers(&none, SIG_DFL, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	fcgi_stop = 0;
-	exit(fcgi_serve(lfd));
+	exit(fcgi_serve(p->lfd, &p->fo));
 }
 
 /* Drop to pw's uid and gids for good: groups first, then gid, then uid,
@@ -326,7 +354,8 @@ listen_tcp(const char *spec)
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		fatal("socket");
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		fatal("setsockopt SO_REUSEADDR");
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
 		fatal("bind %s", spec);
 	if (listen(fd, 128) == -1)

@@ -86,10 +86,12 @@ buf_addf(struct buf *b, const char *fmt, ...)
 }
 
 char *
-buf_take(struct buf *b)
+buf_take(struct buf *b, size_t *len)
 {
 	char *d = b->data;
 
+	if (len != NULL)
+		*len = b->len;
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;

@@ -21,9 +21,11 @@ void buf_init(struct buf *b, size_t max);
 int buf_add(struct buf *b, const void *p, size_t n);
 int buf_adds(struct buf *b, const char *s);
 int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hand the data to the caller (who frees it) and reset the buffer. May
- * return NULL for an empty buffer. */
-char *buf_take(struct buf *b);
+/* Hand the data to the caller (who frees it) and reset the buffer; *len
+ * (unless len is NULL, for a caller that only wants the string) gets its
+ * length in the same call, as curl's Curl_dyn_take does. May return NULL
+ * for an empty buffer, with *len 0. */
+char *buf_take(struct buf *b, size_t *len);
 void  buf_free(struct buf *b);
 
 #endif

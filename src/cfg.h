@@ -28,26 +28,47 @@ enum cfg_id {
 	CFG__COUNT
 };
 
+/* How a value is checked and where it is stored (struct cfg_def.offset). */
 enum cfg_type {
-	CFG_T_STRING,
-	CFG_T_BOOL,
-	CFG_T_SIZE,
-	CFG_T_SECONDS,
-	CFG_T_SIGVER,
-	CFG_T_LEVEL,
-	CFG_T_TOPICS,
-	CFG_T_ENDPOINT
+	CFG_T_STRING, /* const char *, as found (CFG_EMPTY_NULL: "" is NULL) */
+	CFG_T_LIST,   /* const char *, words split by space, comma, tab, newline */
+	CFG_T_LONG,   /* long, decimal digits only, from min to max */
+	CFG_T_SIZE,   /* size_t, decimal digits only, from min to max */
+	CFG_T_WORD    /* int (or an enum), one of map's words */
 };
+
+/* Scope: where a key may come from. */
+#define CFG_REQUEST    0x01 /* a FastCGI parameter may set it, per request */
+#define CFG_STARTUP    0x02 /* read from the environment when the program starts */
+#define CFG_EMPTY_NULL 0x04 /* CFG_T_STRING: an empty value is stored as NULL */
 
 /* What a location answers to GET: health on the SNS location, metrics only
  * where the operator's web server configuration says so. */
 enum cfg_endpoint { CFG_ENDPOINT_SNS, CFG_ENDPOINT_METRICS };
 
+/* Where log lines go (SES_FEEDBACK_LOG). */
+enum cfg_log { CFG_LOG_STDERR, CFG_LOG_SYSLOG };
+
+/* One allowed word of a CFG_T_WORD key and the number stored for it. A map
+ * ends with a NULL word. */
+struct cfg_word {
+	const char *word;
+	int         value;
+};
+
+/* One row per key, alphabetical: adding a key is a row here, its field in
+ * struct cfg, and its entry in the man page. */
 struct cfg_def {
-	const char   *name; /* SES_FEEDBACK_... */
-	enum cfg_type type; /* how the value is checked */
-	const char   *def;  /* built-in default */
-	const char   *help; /* one line for check-config and --help */
+	const char            *name;   /* SES_FEEDBACK_... */
+	enum cfg_type          type;   /* how the value is checked and stored */
+	int                    flags;  /* CFG_REQUEST, CFG_STARTUP, CFG_EMPTY_NULL */
+	size_t                 offset; /* offsetof(struct cfg, field) */
+	long long              min;    /* CFG_T_LONG, CFG_T_SIZE: least allowed */
+	long long              max;    /* ... and largest */
+	const struct cfg_word *map;    /* CFG_T_WORD: the allowed words */
+	const char            *what;   /* numbers and lists: named in errors */
+	const char            *def;    /* built-in default */
+	const char            *help;   /* one line for check-config and --help */
 };
 
 extern const struct cfg_def cfg_table[CFG__COUNT];
@@ -61,8 +82,9 @@ struct cfg_src {
 
 enum cfg_origin { CFG_FROM_PARAM, CFG_FROM_ENV, CFG_FROM_DEFAULT };
 
-/* The effective configuration of one request. String pointers borrow from
- * the source or the environment; valid while the request is. */
+/* The effective configuration of one request (or, from cfg_load_startup,
+ * of the process). String pointers borrow from the source, the
+ * environment or the table; valid while the request is. */
 struct cfg {
 	const char       *raw[CFG__COUNT];    /* value as found */
 	enum cfg_origin   origin[CFG__COUNT]; /* where it was found */
@@ -78,16 +100,26 @@ struct cfg {
 	int               min_sigver;         /* 1 or 2 */
 	int               prepare;            /* 1 = named prepared statements */
 	const char       *topics;             /* allow-list, "" = none */
+	enum cfg_log      log;                /* where log lines go */
+	const char       *metrics_file;       /* NULL = no shared metrics file */
 };
 
 /* Resolve every key. src may be NULL (environment only). Returns 0, or -1
  * with why naming the key and what is wrong with it. */
 int cfg_load(struct cfg *c, const struct cfg_src *src, char *why, size_t whylen);
-/* One key's value: request parameter, else environment, else default;
- * *origin says which. The pointer borrows like struct cfg's. */
+/* Resolve and check the CFG_STARTUP keys from the environment, the way
+ * cfg_load() does; every other field gets its default. For the program's
+ * start: a bad value there is fatal, not a request's 500. Returns 0 or -1
+ * with why. */
+int cfg_load_startup(struct cfg *c, char *why, size_t whylen);
+/* One key's value: request parameter (CFG_REQUEST keys only), else
+ * environment, else default; *origin says which. The pointer borrows like
+ * struct cfg's. */
 const char *cfg_lookup(const struct cfg_src *src, enum cfg_id id, enum cfg_origin *origin);
 /* Check one value against its key's type. Returns 0 or -1 with why. */
 int         cfg_check(enum cfg_id id, const char *value, char *why, size_t whylen);
 const char *cfg_origin_name(enum cfg_origin o);
+/* "request", "startup" or "startup, request": where a key may come from. */
+const char *cfg_scope_name(int flags);
 
 #endif

@@ -137,6 +137,7 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 	buf_init(&t.body, 0);
 	h->seq++;
 	request_id(&t);
+	log_set_request(t.id);
 	/* Every path answers; one that did not would be a 500, not status 0. */
 	answer(&t, OUTCOME_OTHER);
 	if (cfg_load(&t.cfg, &src, t.why, sizeof(t.why)) == -1) {
@@ -148,6 +149,7 @@ handler_run(struct handler *h, const struct request *r, struct response *out)
 	}
 	log_request(&t);
 	cleanup_request(&t);
+	log_set_request(NULL);
 }
 
 /* The web server's request id when it looks like one, else our own. */
@@ -250,8 +252,7 @@ do_metrics(struct txn *t)
 		return;
 	}
 	answer(t, OUTCOME_METRICS);
-	t->out->text_len = b.len;
-	t->out->text = buf_take(&b);
+	t->out->text = buf_take(&b, &t->out->text_len);
 	t->out->content_type = "text/plain; version=0.0.4";
 }
 
@@ -513,7 +514,7 @@ log_request(struct txn *t)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - t->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t->t0.tv_nsec) / 1e6;
 	metrics_request(t->outcome, ms);
-	logline_init(&l, st >= 500 ? "error" : st >= 400 ? "warn" : "info");
+	logline_init(&l, st >= 500 ? LOG_LVL_ERROR : st >= 400 ? LOG_LVL_WARN : LOG_LVL_INFO);
 	logline_add(&l, "req", t->id);
 	logline_add(&l, "method", param(t, "REQUEST_METHOD"));
 	logline_add(&l, "msg_id", t->msg.message_id);

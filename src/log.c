@@ -20,7 +20,9 @@ static enum log_level log_level = LOG_LVL_INFO;
 static const char    *log_prog = "ses-feedback";
 
 static const char *level_names[] = { "error", "warn", "info", "debug" };
+static const int   level_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 static int         log_syslog;
+static char        log_request[64]; /* req= of the request in hand, "" = none */
 
 static void vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap);
 
@@ -44,6 +46,12 @@ log_set_level(enum log_level level)
 	log_level = level;
 }
 
+void
+log_set_request(const char *id)
+{
+	snprintf(log_request, sizeof(log_request), "%s", id != NULL ? id : "");
+}
+
 int
 log_parse_level(const char *s, enum log_level *out)
 {
@@ -59,7 +67,7 @@ log_parse_level(const char *s, enum log_level *out)
 }
 
 void
-logline_init(struct logline *l, const char *level)
+logline_init(struct logline *l, enum log_level level)
 {
 	struct timeval tv;
 	struct tm      tm;
@@ -70,21 +78,22 @@ logline_init(struct logline *l, const char *level)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	l->len = 0;
 	l->buf[0] = '\0';
-	l->prio = strcmp(level, "error") == 0 ? LOG_ERR
-	    : strcmp(level, "warn") == 0      ? LOG_WARNING
-	    : strcmp(level, "debug") == 0     ? LOG_DEBUG
-	                                      : LOG_INFO;
+	if ((unsigned)level > LOG_LVL_DEBUG)
+		level = LOG_LVL_INFO;
+	l->prio = level_prio[level];
 	logline_addf(l, "ts", "%s.%03ldZ", ts, (long)(tv.tv_usec / 1000));
 	l->body = l->len + 1;
-	logline_add(l, "level", level);
+	logline_add(l, "level", level_names[level]);
 	logline_add(l, "prog", log_prog);
 	logline_addf(l, "pid", "%ld", (long)getpid());
 }
 
+/* Append, cut at the end of the buffer less two bytes: the newline
+ * logline_emit() adds and the NUL. */
 static void
 put(struct logline *l, const char *s, size_t n)
 {
-	size_t room = sizeof(l->buf) - 1 - l->len;
+	size_t room = sizeof(l->buf) - 2 - l->len;
 
 	if (n > room)
 		n = room;
@@ -156,7 +165,9 @@ logline_emit(struct logline *l)
 		syslog(l->prio, "%s", l->body < l->len ? l->buf + l->body : l->buf);
 		return;
 	}
-	put(l, "\n", 1);
+	/* The byte put() kept free: a cut line still ends. */
+	l->buf[l->len++] = '\n';
+	l->buf[l->len] = '\0';
 	/* One write(2) per line keeps lines from several workers whole. */
 	if (write(STDERR_FILENO, l->buf, l->len) < 0) {
 		/* nowhere left to complain */
@@ -173,7 +184,9 @@ vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 	if (lvl > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	logline_init(&l, level_names[lvl]);
+	logline_init(&l, lvl);
+	if (log_request[0] != '\0')
+		logline_add(&l, "req", log_request);
 	logline_add(&l, "msg", msg);
 	if (with_errno)
 		logline_add(&l, "error", strerror(saved));

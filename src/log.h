@@ -14,6 +14,11 @@ void log_init(const char *progname, enum log_level level);
 void log_use_syslog(void);
 void log_set_level(enum log_level level);
 int  log_parse_level(const char *s, enum log_level *out);
+/* Tag every line logged from now on with req=id (the request being
+ * served), so that a warning from deep inside a request can be matched
+ * with its access line; NULL clears it. The id is copied (at most 63
+ * bytes are kept). One request at a time per process. */
+void log_set_request(const char *id);
 
 /* log_warn adds strerror(errno); the x variants do not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -23,7 +28,9 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* A logfmt line under construction: fixed storage, silently truncated. */
+/* A logfmt line under construction: fixed storage, silently truncated,
+ * always room kept for the newline, so that a cut line never runs into the
+ * next worker's. */
 struct logline {
 	char   buf[2048]; /* the line so far, NUL-terminated */
 	size_t len;       /* bytes used in buf */
@@ -31,7 +38,13 @@ struct logline {
 	int    prio;      /* syslog priority of the level */
 };
 
-void logline_init(struct logline *l, const char *level);
+/* Start a line at level: ts, level, prog and pid come first. A line built
+ * this way is written by logline_emit() whatever SES_FEEDBACK_LOG_LEVEL
+ * says: the per-request access line is built so, and is an access log
+ * that is always written (one line per request, like a web server's);
+ * its level only says how the request ended. The level setting filters
+ * the log_warn/log_info/log_debug lines. */
+void logline_init(struct logline *l, enum log_level level);
 /* Append key=value, quoting and escaping value when needed. A NULL value
  * is skipped. */
 void logline_add(struct logline *l, const char *key, const char *value);

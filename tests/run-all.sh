@@ -82,11 +82,10 @@ int_pass=$p
 int_fail=$f
 skipped=$((skipped + s))
 
-# The integration suite once more against a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer: any report in any log fails the last test.
 # The whole suite once more against a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer: unit tests and the attack corpus (make check in
-# a copy of the tree) and the integration tests; any report in any log fails.
+# UndefinedBehaviorSanitizer, in a copy of the tree: the unit tests and the
+# attack corpus (make check), the integration tests, and the replay with
+# database faults; any sanitizer report in any log fails.
 san_pass=0
 san_fail=0
 if [ "${SES_FEEDBACK_SANITIZE:-yes}" = yes ]; then

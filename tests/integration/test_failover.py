@@ -342,6 +342,43 @@ def test_is_suppressed_answers_on_a_hot_standby():
         stop_all()
 
 
+def check_config(dsn):
+    r = H.run([H.BIN, "check-config"], env=H.service_env({
+        "SES_FEEDBACK_DSN": dsn, "SES_FEEDBACK_TOPICS": TOPIC,
+        "SES_FEEDBACK_CA_FILE": W.certs.ca, "SES_FEEDBACK_CONNECT_TO": W.sns.connect_to()}),
+        timeout=60)
+    return r.returncode, r.stdout
+
+
+def test_check_config_names_the_host_the_primary_and_the_replication():
+    try:
+        p = migrated_primary("cp", sync_standby="cs")
+        s = Cluster("cs", primary=p)
+        wait_sync(p, "cs")
+        rc, out = check_config("host=%s,%s dbname=sesfb user=postgres "
+                               "target_session_attrs=read-write" % (s.dir, p.dir))
+        assert rc == 0, out
+        assert "ok   database host 2 of 2 (%s, port 5432) is the primary (read-write)" \
+            % p.dir in out, out
+        assert "ok   replication is synchronous (synchronous_standby_names = 'cs', " \
+            "synchronous_commit = remote_apply)" in out, out
+        assert "note standbys streaming from it: cs sync" in out, out
+        # a DSN that lands on the standby: every notification would get 503
+        rc, out = check_config("host=%s,%s dbname=sesfb user=postgres" % (s.dir, p.dir))
+        assert rc == 1, out
+        assert "FAIL database host 1 of 2 (%s) is a standby (read-only)" % s.dir in out, out
+        # one server, no standby: said, not failed
+        p.sql("ALTER SYSTEM RESET synchronous_standby_names", db="postgres")
+        p.sql("SELECT pg_reload_conf()", db="postgres")
+        H.wait_for(lambda: p.sql("SHOW synchronous_standby_names") == "", 5, "reload")
+        rc, out = check_config(p.dsn())
+        assert rc == 0, out
+        assert "ok   database host 1 of 1 (%s, port 5432) is the primary" % p.dir in out, out
+        assert "note replication is not synchronous (synchronous_standby_names = ''" in out, out
+    finally:
+        stop_all()
+
+
 PGB_INI = """[databases]
 sesfb = host={pgsock} dbname=sesfb user=postgres
 

@@ -277,11 +277,14 @@ test_take(void **state)
 {
 	struct buf b;
 	char      *p;
+	size_t     len = 0;
 
 	buf_init(&b, 32);
 	assert_int_equal(buf_adds(&b, "owned by the caller"), 0);
-	p = buf_take(&b);
+	p = buf_take(&b, &len);
 	assert_non_null(p);
+	/* The length comes with the data: the buffer's own is reset. */
+	assert_int_equal(len, strlen("owned by the caller"));
 	assert_string_equal(p, "owned by the caller");
 	/* The buffer no longer refers to the data and is reusable. */
 	assert_freed(&b);
@@ -301,14 +304,16 @@ test_take_empty(void **state)
 {
 	struct buf b;
 	char      *p;
+	size_t     len = 99;
 
 	buf_init(&b, 32);
-	p = buf_take(&b);
+	p = buf_take(&b, &len);
 	assert_null(p);
+	assert_int_equal(len, 0);
 	assert_freed(&b);
 	/* After a zero-length add the data may exist: then it is "". */
 	assert_int_equal(buf_add(&b, "", 0), 0);
-	p = buf_take(&b);
+	p = buf_take(&b, NULL);
 	if (p != NULL)
 		assert_string_equal(p, "");
 	free(p);

@@ -405,6 +405,66 @@ test_origin_names(void **state)
 	assert_string_equal(cfg_origin_name(CFG_FROM_DEFAULT), "default");
 }
 
+/* The keys read at start: from the environment only, checked like any
+ * other, every other field at its default. */
+static void
+test_startup_keys(void **state)
+{
+	const struct kv params[] = { { "SES_FEEDBACK_LOG", "syslog" },
+		{ "SES_FEEDBACK_METRICS_FILE", "/from/a/param" }, { NULL, NULL } };
+	struct cfg_src  src = { param_lookup, (void *)params };
+	struct cfg      c;
+	char            why[256] = "";
+
+	setenv("SES_FEEDBACK_LOG_LEVEL", "debug", 1);
+	setenv("SES_FEEDBACK_LOG", "syslog", 1);
+	setenv("SES_FEEDBACK_METRICS_FILE", "/run/sf/metrics", 1);
+	setenv("SES_FEEDBACK_MAX_BODY", "12abc", 1); /* a request key: not read here */
+	assert_int_equal(cfg_load_startup(&c, why, sizeof(why)), 0);
+	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
+	assert_int_equal(c.log, CFG_LOG_SYSLOG);
+	assert_string_equal(c.metrics_file, "/run/sf/metrics");
+	assert_int_equal(c.origin[CFG_LOG], CFG_FROM_ENV);
+	assert_int_equal(c.origin[CFG_MAX_BODY], CFG_FROM_DEFAULT);
+	assert_int_equal(c.max_body, 1048576);
+	/* The same bad level a request would get a 500 for fails the start. */
+	setenv("SES_FEEDBACK_LOG_LEVEL", "loud", 1);
+	assert_int_equal(cfg_load_startup(&c, why, sizeof(why)), -1);
+	assert_string_equal(
+	    why, "SES_FEEDBACK_LOG_LEVEL=\"loud\": want error, warn, info or debug");
+	clear_env(NULL);
+	setenv("SES_FEEDBACK_LOG", "journal", 1);
+	assert_int_equal(cfg_load_startup(&c, why, sizeof(why)), -1);
+	assert_string_equal(why, "SES_FEEDBACK_LOG=\"journal\": want stderr or syslog");
+	setenv("SES_FEEDBACK_LOG", "", 1);
+	setenv("SES_FEEDBACK_METRICS_FILE", "", 1);
+	assert_int_equal(cfg_load_startup(&c, why, sizeof(why)), 0);
+	assert_int_equal(c.log, CFG_LOG_STDERR);
+	assert_null(c.metrics_file);
+	/* A FastCGI parameter cannot set an environment-only key. */
+	clear_env(NULL);
+	assert_int_equal(cfg_load(&c, &src, why, sizeof(why)), 0);
+	assert_int_equal(c.origin[CFG_LOG], CFG_FROM_DEFAULT);
+	assert_int_equal(c.log, CFG_LOG_STDERR);
+	assert_null(c.metrics_file);
+}
+
+static void
+test_scope_names(void **state)
+{
+	int i, startup = 0;
+
+	assert_string_equal(cfg_scope_name(CFG_REQUEST), "request");
+	assert_string_equal(cfg_scope_name(CFG_STARTUP | CFG_EMPTY_NULL), "startup");
+	assert_string_equal(cfg_scope_name(CFG_STARTUP | CFG_REQUEST), "startup, request");
+	for (i = 0; i < CFG__COUNT; i++) {
+		assert_true(cfg_table[i].flags & (CFG_REQUEST | CFG_STARTUP));
+		if (cfg_table[i].flags & CFG_STARTUP)
+			startup++;
+	}
+	assert_int_equal(startup, 3); /* LOG, LOG_LEVEL, METRICS_FILE */
+}
+
 int
 main(void)
 {
@@ -423,6 +483,8 @@ main(void)
 		cmocka_unit_test_setup(test_good_values, clear_env),
 		cmocka_unit_test_setup(test_check_direct, clear_env),
 		cmocka_unit_test(test_origin_names),
+		cmocka_unit_test_setup(test_startup_keys, clear_env),
+		cmocka_unit_test(test_scope_names),
 	};
 
 	return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);

@@ -67,9 +67,7 @@ read_file(const char *path, size_t *lenp)
 		return NULL;
 	}
 	fclose(f);
-	if (lenp != NULL)
-		*lenp = b.len;
-	return buf_take(&b);
+	return buf_take(&b, lenp);
 }
 
 static char *
@@ -629,7 +627,7 @@ many_recipients(const char *kind, size_t n)
 		    0);
 	}
 	assert_int_equal(buf_adds(&b, "]}}"), 0);
-	return buf_take(&b);
+	return buf_take(&b, NULL);
 }
 
 static void

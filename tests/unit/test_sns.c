@@ -123,7 +123,7 @@ envelope(const struct field *base, size_t n, ...)
 		first = 0;
 	}
 	assert_int_equal(buf_adds(&b, "\n}\n"), 0);
-	return buf_take(&b);
+	return buf_take(&b, NULL);
 }
 
 static int
