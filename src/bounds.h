@@ -95,6 +95,11 @@ _Static_assert(LIM_DB_CONNECT_S >= 2, "libpq treats less than 2 s as 2 s");
 #define LIM_SNS_UNSUBSCRIBE_URL_MAX 2048
 #define LIM_SNS_SUBSCRIBE_URL_MAX   4096
 #define LIM_SNS_TOKEN_MAX           2048
+/* A SubscriptionArn: the TopicArn (at most LIM_SNS_TOPIC_ARN_MAX) plus a
+ * colon and a UUID. */
+#define LIM_SUBSCRIPTION_ARN_MAX 512
+_Static_assert(LIM_SUBSCRIPTION_ARN_MAX > LIM_SNS_TOPIC_ARN_MAX + 1 + 36,
+    "a SubscriptionArn holds its TopicArn, a colon and a UUID");
 /* The string to sign over the Message: the other fields and key names. */
 #define LIM_STRING_TO_SIGN_EXTRA 16384
 /* Recipients in one SES event (SES sends to at most 50 per message). */

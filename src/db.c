@@ -143,7 +143,7 @@ db_run(struct db *db, const char *dsn, const char *name, const char *param, PGre
 			return DB_OK;
 		}
 		db_error(db->conn, why, whylen);
-		metrics_add(M_DB_ERRORS, 1);
+		metrics_add(METRICS_DB_ERRORS, 1);
 		/* The field lives in r's memory: copy it before PQclear. */
 		field = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		snprintf(state, sizeof(state), "%s", field != NULL ? field : "");
@@ -476,10 +476,10 @@ conn_make(struct db *db, const char *dsn, char *why, size_t whylen)
 
 	db->conn = open_conn(dsn, !db->unprepared, why, whylen);
 	if (db->conn == NULL) {
-		metrics_add(M_DB_ERRORS, 1);
+		metrics_add(METRICS_DB_ERRORS, 1);
 		return DB_UNAVAILABLE;
 	}
-	metrics_add(M_DB_CONNECTS, 1);
+	metrics_add(METRICS_DB_CONNECTS, 1);
 	db->dsn = strdup(dsn);
 	if (db->dsn == NULL) {
 		conn_drop(db);

@@ -494,10 +494,10 @@ store_record(struct txn *t, struct json_object *doc)
 	if (!dup && t->msg.type == SNS_NOTIFICATION) {
 		metrics_event(ses_kind_of(t->ev.kind));
 		if (t->ev.not_addresses > 0)
-			metrics_add(M_NOT_ADDRESSES, (uint64_t)t->ev.not_addresses);
+			metrics_add(METRICS_NOT_ADDRESSES, (uint64_t)t->ev.not_addresses);
 	}
 	if (added > 0)
-		metrics_add(M_SUPPRESSIONS, (uint64_t)added);
+		metrics_add(METRICS_SUPPRESSIONS, (uint64_t)added);
 	answer(t, dup ? OUTCOME_DUPLICATE : OUTCOME_STORED);
 out:
 	json_object_put(doc);

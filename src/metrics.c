@@ -19,13 +19,14 @@
 #define N_CERT_SOURCES (CERTCACHE_FROM_NETWORK + 1)
 
 /* Name and help text of each plain counter. */
-static const char *counter_names[M__COUNT][2] = {
-	[M_DB_CONNECTS] = { "ses_feedback_db_connects_total", "connections made to PostgreSQL" },
-	[M_DB_ERRORS] = { "ses_feedback_db_errors_total",
+static const char *counter_names[METRICS_N_COUNTERS][2] = {
+	[METRICS_DB_CONNECTS] = { "ses_feedback_db_connects_total",
+	    "connections made to PostgreSQL" },
+	[METRICS_DB_ERRORS] = { "ses_feedback_db_errors_total",
 	    "failed database statements or connections" },
-	[M_SUPPRESSIONS] = { "ses_feedback_suppressions_total",
+	[METRICS_SUPPRESSIONS] = { "ses_feedback_suppressions_total",
 	    "suppressions added or strengthened by notifications" },
-	[M_NOT_ADDRESSES] = { "ses_feedback_recipients_not_address_total",
+	[METRICS_NOT_ADDRESSES] = { "ses_feedback_recipients_not_address_total",
 	    "recipients stored as not_an_address: see ses_feedback.recipients_not_understood" },
 };
 
@@ -36,7 +37,7 @@ struct metrics_shm {
 	uint64_t requests[OUTCOME__COUNT];
 	uint64_t events[SES_KIND__COUNT];
 	uint64_t certs[N_CERT_SOURCES];
-	uint64_t counters[M__COUNT];
+	uint64_t counters[METRICS_N_COUNTERS];
 	uint64_t bucket[N_BUCKETS + 1]; /* not cumulative; last is +Inf */
 	uint64_t count;
 	uint64_t sum_us;
@@ -134,7 +135,7 @@ metrics_render(struct buf *out)
 
 	if (render_labelled(out) == -1)
 		return -1;
-	for (i = 0; i < M__COUNT; i++) {
+	for (i = 0; i < METRICS_N_COUNTERS; i++) {
 		if (buf_addf(out, "# HELP %s %s.\n# TYPE %s counter\n%s %llu\n",
 		        counter_names[i][0], counter_names[i][1], counter_names[i][0],
 		        counter_names[i][0], (unsigned long long)get(&m->counters[i])) == -1)

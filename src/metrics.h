@@ -15,11 +15,11 @@
 #include "ses.h"
 
 enum metrics_counter {
-	M_DB_CONNECTS,   /* connections made to PostgreSQL */
-	M_DB_ERRORS,     /* statements or connections that failed */
-	M_SUPPRESSIONS,  /* suppressions added or strengthened */
-	M_NOT_ADDRESSES, /* recipients stored that are no email address */
-	M__COUNT
+	METRICS_DB_CONNECTS,   /* connections made to PostgreSQL */
+	METRICS_DB_ERRORS,     /* statements or connections that failed */
+	METRICS_SUPPRESSIONS,  /* suppressions added or strengthened */
+	METRICS_NOT_ADDRESSES, /* recipients stored that are no email address */
+	METRICS_N_COUNTERS
 };
 
 /* Share the counters with processes forked after this call. 0 or -1. */

@@ -8,10 +8,11 @@
 
 #include <stddef.h>
 
+#include "bounds.h"
 #include "http.h"
 
 /* Bytes of a SubscriptionArn kept, with the NUL; SNS's are far shorter. */
-#define SUBSCRIBE_ARN_MAX 512
+#define SUBSCRIBE_ARN_MAX LIM_SUBSCRIPTION_ARN_MAX
 
 /* GET url (a checked SubscribeURL) through h, under o's CA file and
  * CONNECT_TO. 0 when SNS answered 200, with arn (arnlen bytes) set to the

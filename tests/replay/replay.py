@@ -7,7 +7,7 @@ to one hour per message), while PostgreSQL restarts, a worker is killed, the
 supervisor is killed and restarted, nginx reloads and the database turns
 read-only for a while. At the end PostgreSQL must hold every message exactly
 once, one recipient event per sent recipient, and exactly the suppressions
-the rules in shared/DESIGN.md give.
+the default suppression rules (README, "Default suppression rules") give.
 
 The backoff between retries is counted, not slept: every message keeps a
 virtual clock that advances by each backoff delay (and by the real time its
@@ -1121,7 +1121,7 @@ def main():
         if results.get("ok", 0) != N:
             problems.append("messages not accepted: %s" % {k: v for k, v in results.items()
                                                            if k != "ok"})
-        # "every answer well inside SNS's 15 second timeout" (DESIGN.md)
+        # every answer well inside SNS's 15 second timeout (src/bounds.h)
         late = stats.status.get(504, 0) + stats.transport.get("TimeoutError", 0) \
             + stats.transport.get("timeout", 0)
         if late:
