@@ -42,6 +42,7 @@ static const char *params_get(void *ctx, const char *name);
 static int         parse_params(int argc, char **argv, struct params *p);
 static int         print_keys(const struct cfg_src *src);
 static void        split_topic(const char *p, size_t n, struct topic_fields *t);
+static const char *next_topic(const char **list, size_t *n, struct topic_fields *t);
 static int         warn_topics(const char *list);
 static int         check_files(const struct cfg *c);
 static int         check_sns_https(const struct cfg *c);
@@ -177,6 +178,21 @@ split_topic(const char *p, size_t n, struct topic_fields *t)
 	}
 }
 
+/* The allow-list entry at *list (its length in *n, its fields in *t), *list
+ * moved past it; NULL after the last one. */
+static const char *
+next_topic(const char **list, size_t *n, struct topic_fields *t)
+{
+	const char *e = *list + strspn(*list, TOPIC_SEPARATORS);
+
+	*n = strcspn(e, TOPIC_SEPARATORS);
+	if (*n == 0)
+		return NULL;
+	split_topic(e, *n, t);
+	*list = e + *n;
+	return e;
+}
+
 /* Warn about allow-list entries that let any AWS account deliver: a valid
  * signature only proves that some account's topic sent the message, so
  * the account field is the one that must be exact. Returns the number of
@@ -185,30 +201,24 @@ static int
 warn_topics(const char *list)
 {
 	struct topic_fields t;
-	const char         *p = list;
+	const char         *p = list, *e;
 	size_t              n;
 	int                 warned = 0;
 
-	while (*p != '\0') {
-		p += strspn(p, TOPIC_SEPARATORS);
-		n = strcspn(p, TOPIC_SEPARATORS);
-		if (n == 0)
-			break;
-		split_topic(p, n, &t);
+	while ((e = next_topic(&p, &n, &t)) != NULL) {
 		if (t.n != 6) {
 			printf("WARNING SES_FEEDBACK_TOPICS entry %.*s is not a TopicArn pattern "
 			       "(arn:aws:sns:REGION:ACCOUNT:NAME) and matches nothing\n",
-			    (int)n, p);
+			    (int)n, e);
 			warned++;
 		} else if (t.len[4] != 12 || strspn(t.f[4], "0123456789") < 12) {
 			printf(
 			    "WARNING SES_FEEDBACK_TOPICS entry %.*s: account field \"%.*s\" is not "
 			    "one 12-digit account id: ANY AWS ACCOUNT whose topic name matches "
 			    "can deliver signed messages here\n",
-			    (int)n, p, (int)t.len[4], t.f[4]);
+			    (int)n, e, (int)t.len[4], t.f[4]);
 			warned++;
 		}
-		p += n;
 	}
 	return warned;
 }
@@ -250,12 +260,7 @@ probe_topic(const char *list, struct sns_arn *arn)
 	char                s[512];
 	size_t              n;
 
-	while (*p != '\0') {
-		p += strspn(p, TOPIC_SEPARATORS);
-		n = strcspn(p, TOPIC_SEPARATORS);
-		if (n == 0)
-			break;
-		split_topic(p, n, &t);
+	while (next_topic(&p, &n, &t) != NULL) {
 		if (t.n == 6) {
 			snprintf(s, sizeof(s), "arn:%.*s:sns:%.*s:%.*s:%.*s", (int)t.len[1], t.f[1],
 			    (int)t.len[3], t.f[3],
@@ -266,7 +271,6 @@ probe_topic(const char *list, struct sns_arn *arn)
 			if (sns_arn_parse(s, arn) == 0)
 				return 0;
 		}
-		p += n;
 	}
 	return -1;
 }

@@ -13,6 +13,7 @@
 static struct json_object *envelope(const struct sns_msg *m);
 static int                 add(struct json_object *o, const char *key, struct json_object *v);
 static int                 add_str(struct json_object *o, const char *key, const char *v);
+static struct json_object *finished(struct json_object *p, int bad);
 static int                 add_recipient(
                     struct json_object *list, const struct ses_event *ev, const struct ses_rcpt *rc);
 
@@ -40,11 +41,7 @@ record_notification(const struct sns_msg *m, const struct ses_event *ev)
 		bad |= add_str(p, "occurred_at", ev->occurred);
 	for (i = 0; i < ev->nrcpt && !bad; i++)
 		bad |= add_recipient(list, ev, &ev->rcpt[i]);
-	if (bad) {
-		json_object_put(p);
-		return NULL;
-	}
-	return p;
+	return finished(p, bad);
 }
 
 struct json_object *
@@ -66,11 +63,7 @@ record_subscription(
 		if (status == RECORD_SUB_PENDING)
 			bad |= add_str(sub, "subscribe_url", m->subscribe_url);
 	}
-	if (bad) {
-		json_object_put(p);
-		return NULL;
-	}
-	return p;
+	return finished(p, bad);
 }
 
 const char *
@@ -154,4 +147,15 @@ static int
 add_str(struct json_object *o, const char *key, const char *v)
 {
 	return v == NULL ? 0 : add(o, key, json_object_new_string(v));
+}
+
+/* p, or NULL (p released) when any part of it could not be made. */
+static struct json_object *
+finished(struct json_object *p, int bad)
+{
+	if (bad) {
+		json_object_put(p);
+		return NULL;
+	}
+	return p;
 }
