@@ -10,7 +10,8 @@
 
 #include "record.h"
 
-static struct json_object *envelope(const struct sns_msg *m);
+static struct json_object *envelope(
+    const struct sns_msg *m, const char *key, struct json_object *part, const char *text_key);
 static int                 add(struct json_object *o, const char *key, struct json_object *v);
 static int                 add_str(struct json_object *o, const char *key, const char *v);
 static struct json_object *finished(struct json_object *p, int bad);
@@ -24,16 +25,13 @@ record_notification(const struct sns_msg *m, const struct ses_event *ev)
 	size_t              i;
 	int                 bad = 0;
 
-	p = envelope(m);
+	list = json_object_new_array();
+	p = envelope(
+	    m, "recipients", list, ev->root != NULL && !ev->verbatim_only ? NULL : "message_text");
 	if (p == NULL)
 		return NULL;
-	list = json_object_new_array();
-	bad |= add(p, "recipients", list);
 	if (ev->root != NULL && !ev->verbatim_only)
 		bad |= add(p, "message", json_object_get(ev->root));
-	else
-		bad |= add(
-		    p, "message_text", json_object_new_string_len(m->message, (int)m->message_len));
 	bad |= add_str(p, "event_type", ev->kind);
 	bad |= add_str(p, "ses_message_id", ev->ses_message_id);
 	bad |= add_str(p, "source", ev->source);
@@ -51,18 +49,14 @@ record_subscription(
 	struct json_object *p, *sub;
 	int                 bad = 0;
 
-	p = envelope(m);
+	sub = json_object_new_object();
+	p = envelope(m, "subscription", sub, "message_text");
 	if (p == NULL)
 		return NULL;
-	sub = json_object_new_object();
-	bad |= add(p, "subscription", sub);
-	bad |= add(p, "message_text", json_object_new_string_len(m->message, (int)m->message_len));
-	if (!bad) {
-		bad |= add_str(sub, "status", record_sub_status_name(status));
-		bad |= add_str(sub, "subscription_arn", subscription_arn);
-		if (status == RECORD_SUB_PENDING)
-			bad |= add_str(sub, "subscribe_url", m->subscribe_url);
-	}
+	bad |= add_str(sub, "status", record_sub_status_name(status));
+	bad |= add_str(sub, "subscription_arn", subscription_arn);
+	if (status == RECORD_SUB_PENDING)
+		bad |= add_str(sub, "subscribe_url", m->subscribe_url);
 	return finished(p, bad);
 }
 
@@ -85,15 +79,25 @@ record_sub_status_name(enum record_sub_status status)
 	}
 }
 
-/* The keys every document has. */
+/* The keys every document has, with part under key and, given text_key,
+ * the Message as it came under that key. Takes part whatever happens. */
 static struct json_object *
-envelope(const struct sns_msg *m)
+envelope(const struct sns_msg *m, const char *key, struct json_object *part, const char *text_key)
 {
 	struct json_object *p = json_object_new_object();
 
-	if (p == NULL)
+	if (p == NULL) {
+		json_object_put(part);
 		return NULL;
-	if (add_str(p, "sns_message_id", m->message_id) == -1 ||
+	}
+	if (add(p, key, part) == -1) {
+		json_object_put(p);
+		return NULL;
+	}
+	if ((text_key != NULL &&
+	        add(p, text_key, json_object_new_string_len(m->message, (int)m->message_len)) ==
+	            -1) ||
+	    add_str(p, "sns_message_id", m->message_id) == -1 ||
 	    add_str(p, "topic_arn", m->topic_arn) == -1 ||
 	    add_str(p, "sns_type", m->type_str) == -1 ||
 	    add_str(p, "sns_timestamp", m->timestamp) == -1 ||
