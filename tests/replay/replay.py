@@ -4,8 +4,9 @@
 feedback through nginx into `ses-feedback serve`, the way SNS does (several
 concurrent senders, retries on 5xx / 429 / timeout / connection error for up
 to one hour per message), while PostgreSQL restarts, a worker is killed, the
-supervisor is killed and restarted, nginx reloads and the database turns
-read-only for a while. At the end PostgreSQL must hold every message exactly
+supervisor is killed and restarted, nginx reloads, the database turns
+read-only for a while and the primary crashes while its synchronous standby
+is promoted (the service's DSN names both, target_session_attrs=read-write). At the end PostgreSQL must hold every message exactly
 once, one recipient event per sent recipient, and exactly the suppressions
 the default suppression rules (README, "Default suppression rules") give.
 
@@ -20,7 +21,8 @@ Environment:
   REPLAY_WORKERS      `serve --workers` (default 3)
   REPLAY_SEED         seed of the message mix (default 1)
   REPLAY_FAULTS       comma-separated faults in order (default all:
-                      worker_kill,pg_restart,nginx_reload,read_only,supervisor_kill)
+                      worker_kill,pg_restart,nginx_reload,read_only,supervisor_kill,
+                      failover)
   REPLAY_POLICY       JSON overriding the SNS delivery policy below
   REPLAY_RESTART_WAIT seconds to keep retrying `serve` after the supervisor
                       was killed (default 10)
@@ -76,7 +78,8 @@ N = int(os.environ.get("REPLAY_N", "20000"))
 SENDERS = int(os.environ.get("REPLAY_SENDERS", "8"))
 WORKERS = int(os.environ.get("REPLAY_WORKERS", "3"))
 SEED = int(os.environ.get("REPLAY_SEED", "1"))
-ALL_FAULTS = ["worker_kill", "pg_restart", "nginx_reload", "read_only", "supervisor_kill"]
+ALL_FAULTS = ["worker_kill", "pg_restart", "nginx_reload", "read_only", "supervisor_kill",
+              "failover"]
 FAULTS = [f for f in os.environ.get("REPLAY_FAULTS", ",".join(ALL_FAULTS)).split(",") if f]
 RESTART_WAIT = float(os.environ.get("REPLAY_RESTART_WAIT", "10"))
 DEADLINE = float(os.environ.get("REPLAY_DEADLINE", "900"))
@@ -337,6 +340,36 @@ def serve_user_args():
     return ["--user", getattr(H, "SERVICE_USER", "nobody")]
 
 
+class Standby(H.Postgres):
+    """A streaming standby of primary (pg_basebackup -R), reporting itself
+    as application_name standby, on a socket of its own. Promoted, it is the
+    world's database: the same attributes as H.Postgres."""
+
+    NAME = "standby"
+
+    def __init__(self, tmp, primary):
+        self.base = tmp.path("pg-standby")
+        self.data = os.path.join(self.base, "data")
+        self.sock = self.base
+        self.log = os.path.join(self.base, "postgres.log")
+        os.makedirs(self.base)
+        self.as_user = primary.as_user
+        if self.as_user:
+            st = os.stat(primary.base)
+            os.chown(self.base, st.st_uid, st.st_gid)
+        r = H.run(self.as_user + [H.PGBIN + "/pg_basebackup", "-D", self.data, "-h",
+                                  primary.sock, "-U", "postgres", "-R", "-X", "stream",
+                                  "-c", "fast", "--no-sync"])
+        if r.returncode != 0:
+            raise RuntimeError("pg_basebackup: " + r.stderr)
+        # Later lines of postgresql.auto.conf win over the copied ones.
+        with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
+            f.write("primary_conninfo = 'host=%s user=postgres application_name=%s'\n"
+                    "synchronous_standby_names = ''\n" % (primary.sock, self.NAME))
+        self.start()
+        self.dsn = primary.dsn
+
+
 class World(H.World):
     """The shared world with `serve` on a fixed socket path (so that it can
     be started again there after the supervisor is killed), every `serve`
@@ -355,6 +388,27 @@ class World(H.World):
         st, _, body = H.request(self.port, "GET", PATH)
         if st != 200:
             raise RuntimeError("health check: %d %s" % (st, body))
+
+    def _start_pg(self, errors):
+        """With the failover fault: a primary whose commits wait for a
+        synchronous standby, and a DSN naming both that wants the writable
+        one, as an operator runs it."""
+        super()._start_pg(errors)
+        if errors or "failover" not in FAULTS:
+            return
+        try:
+            pg = self.pg
+            pg.psql_admin("ALTER SYSTEM SET synchronous_standby_names = '%s'" % Standby.NAME)
+            pg.psql_admin("SELECT pg_reload_conf()")
+            self.standby = Standby(self.tmp, pg)
+            H.wait_for(lambda: pg.query("SELECT sync_state FROM pg_stat_replication",
+                                        db="postgres") == [["sync"]], 20,
+                       "the standby streaming synchronously")
+            pg.dsn = self.standby.dsn = (
+                "host=%s,%s dbname=sesfb user=postgres target_session_attrs=read-write"
+                % (pg.sock, self.standby.sock))
+        except Exception as e:  # raised again by start()
+            errors.append(e)
 
     def start_service(self):
         # like /run/ses-feedback: the service user's own directory
@@ -419,6 +473,11 @@ class World(H.World):
             except Exception:
                 traceback.print_exc()
         self.kill_orphans()
+        # the cluster that is not the world's database (the standby, or
+        # the crashed primary after a failover)
+        for c in (getattr(self, "standby", None), getattr(self, "old_primary", None)):
+            if c is not None and c is not self.pg:
+                c.stop()
 
     def stop(self):
         """Stop everything; the logs stay until cleanup()."""
@@ -869,6 +928,28 @@ class Injector(threading.Thread):
         if r.returncode != 0:
             f.problems.append("could not turn read-only off: " + r.stderr.strip())
         f.t_clear = time.monotonic()
+
+
+    # The primary crashes (immediate stop: no checkpoint, sessions cut) and
+    # its synchronous standby is promoted; the world's database is the
+    # standby from then on. Every notification answered 2xx must be there.
+    def fault_failover(self, f):
+        w = self.world
+        old = w.pg
+        f.t_inject = time.monotonic()
+        r = H.run(old.as_user + [H.PGBIN + "/pg_ctl", "-D", old.data, "-m", "immediate", "-w",
+                                 "stop"])
+        if r.returncode != 0:
+            f.problems.append("pg_ctl stop -m immediate failed: " + r.stderr.strip())
+        time.sleep(0.3)
+        t = time.monotonic()
+        r = H.run(w.standby.as_user + [H.PGBIN + "/pg_ctl", "-D", w.standby.data, "-w",
+                                       "promote"])
+        if r.returncode != 0:
+            f.problems.append("pg_ctl promote failed: " + r.stderr.strip())
+        w.old_primary, w.pg = old, w.standby
+        f.t_clear = time.monotonic()
+        f.notes.append("primary crashed, standby promoted in %.2fs" % (f.t_clear - t))
 
 
 GRACE = 1.0   # seconds after a fault's recovery whose failures are still its own
