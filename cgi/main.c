@@ -77,6 +77,13 @@ main(int argc, char **argv)
 	int              rc;
 
 	fds_valid();
+	/* Help and version work whatever the environment says. */
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		usage(0);
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("ses-feedback %s (schema %d)\n", PACKAGE_VERSION, migrate_schema_wanted());
+		return 0;
+	}
 	/* The keys read at start are checked like any other: a bad one is an
 	 * error now, not a surprise later. */
 	if (cfg_load_startup(&start, why, sizeof(why)) == -1) {
@@ -84,12 +91,6 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_setup(&start);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		usage(0);
-	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-		printf("ses-feedback %s (schema %d)\n", PACKAGE_VERSION, migrate_schema_wanted());
-		return 0;
-	}
 	/* Library set-up happens once, before any fork. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");

@@ -205,9 +205,15 @@ run_counted distcheck dc
 # the reason) when not root or when ses-feedback is installed already.
 run_counted packaging sh tests/packaging/run.sh
 
-# SNS-like replay with faults (REPLAY_N notifications).
+# SNS-like replay with faults (REPLAY_N notifications), the primary's
+# failover to its synchronous standby among them; then the scale-out shape:
+# two handler hosts behind one nginx upstream, through PgBouncer, the
+# soft-bounce sequences sent in any order.
 if [ -f tests/replay/replay.py ]; then
 	run_counted replay python3 tests/replay/replay.py
+	run_counted replay env REPLAY_N=6000 REPLAY_HOSTS=2 REPLAY_PGBOUNCER=1 \
+	    REPLAY_SOFT_ORDER=any REPLAY_FAULTS=worker_kill,pg_restart,read_only,supervisor_kill \
+	    python3 tests/replay/replay.py
 fi
 
 end=$(date +%s)

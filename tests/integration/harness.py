@@ -382,6 +382,56 @@ class Proc:
             return f.read().decode("utf-8", "replace")
 
 
+class PgBouncer:
+    """Debian's pgbouncer in transaction pooling mode in front of the
+    cluster on pgsock, in a directory of its own under tmp (as the postgres
+    user when we are root: pgbouncer refuses root). dsn reaches the sesfb
+    database through it."""
+
+    INI = """[databases]
+sesfb = host={pgsock} dbname=sesfb user=postgres
+
+[pgbouncer]
+listen_addr =
+listen_port = {port}
+unix_socket_dir = {dir}
+auth_type = trust
+auth_file = {dir}/users.txt
+pool_mode = transaction
+default_pool_size = {pool}
+max_client_conn = 100
+logfile = {dir}/pgbouncer.log
+pidfile = {dir}/pgbouncer.pid
+ignore_startup_parameters = extra_float_digits
+server_reset_query =
+server_login_retry = 1
+query_wait_timeout = 5
+"""
+
+    def __init__(self, tmp, pgsock, pool=2, name="pgb"):
+        self.dir = tmp.path(name)
+        os.makedirs(self.dir)
+        self.port = free_port()
+        with open(os.path.join(self.dir, "pgbouncer.ini"), "w") as f:
+            f.write(self.INI.format(pgsock=pgsock, port=self.port, dir=self.dir, pool=pool))
+        with open(os.path.join(self.dir, "users.txt"), "w") as f:
+            f.write('"postgres" ""\n')
+        as_user = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            for p in [self.dir] + [os.path.join(self.dir, x) for x in os.listdir(self.dir)]:
+                os.chown(p, pw.pw_uid, pw.pw_gid)
+            as_user = ["runuser", "-u", "postgres", "--"]
+        self.proc = Proc(as_user + ["pgbouncer", os.path.join(self.dir, "pgbouncer.ini")],
+                         tmp.path(name + ".out"))
+        wait_for(lambda: os.path.exists(os.path.join(self.dir, ".s.PGSQL.%d" % self.port)),
+                 10, "pgbouncer socket")
+        self.dsn = "host=%s port=%d dbname=sesfb user=postgres" % (self.dir, self.port)
+
+    def stop(self):
+        self.proc.stop()
+
+
 def service_env(extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SES_FEEDBACK_")}
     env.update(extra)

@@ -1172,3 +1172,20 @@ def test_no_crash_or_sanitizer_report_in_any_log():
             if (m is not None and m.group(1) != "0") or bad:
                 found.append((path, bad.group(0) if bad else m.group(0)))
     assert not found, found
+
+
+def test_bad_startup_setting_is_refused_at_start():
+    """A key read at start (LOG_LEVEL, LOG) is checked like a request key:
+    a bad value stops the program at once with what to set, instead of
+    being ignored; --help and --version still answer."""
+    sock = W.tmp.path("bad-level.sock")
+    for key, val, want in (("SES_FEEDBACK_LOG_LEVEL", "loud",
+                            'SES_FEEDBACK_LOG_LEVEL="loud": want error, warn, info or debug'),
+                           ("SES_FEEDBACK_LOG", "journal", "SES_FEEDBACK_LOG=")):
+        env = H.service_env({"SES_FEEDBACK_DSN": W.pg.dsn, key: val})
+        r = H.run(H.serve_cmd(sock, 1), env=env, timeout=20)
+        assert r.returncode == 1, (key, r.returncode, r.stderr)
+        assert want in r.stderr, r.stderr
+        assert not os.path.exists(sock)
+        r = H.run([H.BIN, "--version"], env=env, timeout=20)
+        assert r.returncode == 0 and r.stdout.startswith("ses-feedback "), r.stderr

@@ -379,45 +379,10 @@ def test_check_config_names_the_host_the_primary_and_the_replication():
         stop_all()
 
 
-PGB_INI = """[databases]
-sesfb = host={pgsock} dbname=sesfb user=postgres
-
-[pgbouncer]
-listen_addr =
-listen_port = {port}
-unix_socket_dir = {dir}
-auth_type = trust
-auth_file = {dir}/users.txt
-pool_mode = transaction
-default_pool_size = 4
-max_client_conn = 100
-logfile = {dir}/pgbouncer.log
-pidfile = {dir}/pgbouncer.pid
-ignore_startup_parameters = extra_float_digits
-server_reset_query =
-"""
-
-
 def pgbouncer(cluster):
-    d = W.tmp.path("pgb-" + uuid.uuid4().hex[:6])
-    os.makedirs(d)
-    port = H.free_port()
-    with open(os.path.join(d, "pgbouncer.ini"), "w") as f:
-        f.write(PGB_INI.format(pgsock=cluster.dir, port=port, dir=d))
-    with open(os.path.join(d, "users.txt"), "w") as f:
-        f.write('"postgres" ""\n')
-    as_user = []
-    if os.geteuid() == 0:  # pgbouncer refuses root
-        pw = pwd.getpwnam("postgres")
-        for x in [d] + [os.path.join(d, n) for n in os.listdir(d)]:
-            os.chown(x, pw.pw_uid, pw.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    proc = H.Proc(as_user + ["pgbouncer", os.path.join(d, "pgbouncer.ini")],
-                  os.path.join(d, "pgbouncer.out"))
-    W.stop.append(proc.stop)
-    H.wait_for(lambda: os.path.exists(os.path.join(d, ".s.PGSQL.%d" % port)), 10,
-               "pgbouncer socket")
-    return "host=%s port=%d dbname=sesfb user=postgres" % (d, port)
+    b = H.PgBouncer(W.tmp, cluster.dir, pool=4, name="pgb-" + uuid.uuid4().hex[:6])
+    W.stop.append(b.stop)
+    return b.dsn
 
 
 def test_two_handler_hosts_behind_one_upstream_through_pgbouncer():

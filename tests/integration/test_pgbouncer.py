@@ -2,34 +2,11 @@
 """Through PgBouncer in transaction pooling mode (Debian's pgbouncer):
 with SES_FEEDBACK_PREPARE=off every notification lands exactly once, the
 database restarting behind the pooler included."""
-import os
-import pwd
 import threading
 import time
 
 import harness as H
 import test_core as C
-
-
-PGB_INI = """[databases]
-sesfb = host={pgsock} dbname=sesfb user=postgres
-
-[pgbouncer]
-listen_addr =
-listen_port = {port}
-unix_socket_dir = {dir}
-auth_type = trust
-auth_file = {dir}/users.txt
-pool_mode = transaction
-default_pool_size = 2
-max_client_conn = 50
-logfile = {dir}/pgbouncer.log
-pidfile = {dir}/pgbouncer.pid
-ignore_startup_parameters = extra_float_digits
-server_reset_query =
-server_login_retry = 1
-query_wait_timeout = 5
-"""
 
 
 class PgbWorld(H.World):
@@ -42,26 +19,8 @@ class PgbWorld(H.World):
         self.pgb = None
 
     def start_service(self):
-        self.pgb_dir = os.path.join(self.tmp.dir, "pgb")
-        os.makedirs(self.pgb_dir)
-        self.pgb_port = H.free_port()
-        with open(os.path.join(self.pgb_dir, "pgbouncer.ini"), "w") as f:
-            f.write(PGB_INI.format(pgsock=self.pg.sock, port=self.pgb_port, dir=self.pgb_dir))
-        with open(os.path.join(self.pgb_dir, "users.txt"), "w") as f:
-            f.write('"postgres" ""\n')
-        as_user = []
-        if os.geteuid() == 0:  # pgbouncer refuses root
-            pw = pwd.getpwnam("postgres")
-            for p in [self.pgb_dir] + [os.path.join(self.pgb_dir, x)
-                                       for x in os.listdir(self.pgb_dir)]:
-                os.chown(p, pw.pw_uid, pw.pw_gid)
-            as_user = ["runuser", "-u", "postgres", "--"]
-        self.pgb = H.Proc(as_user + ["pgbouncer", os.path.join(self.pgb_dir, "pgbouncer.ini")],
-                          os.path.join(self.tmp.dir, "pgbouncer.out"))
-        H.wait_for(lambda: os.path.exists(os.path.join(self.pgb_dir,
-                                                       ".s.PGSQL.%d" % self.pgb_port)),
-                   10, "pgbouncer socket")
-        self.dsn = "host=%s port=%d dbname=sesfb user=postgres" % (self.pgb_dir, self.pgb_port)
+        self.pgb = H.PgBouncer(self.tmp, self.pg.sock)
+        self.dsn = self.pgb.dsn
         self.serve_env = {"SES_FEEDBACK_DSN": self.dsn, "SES_FEEDBACK_TOPICS": C.ALLOWED,
                           "SES_FEEDBACK_CA_FILE": self.certs.ca, "SES_FEEDBACK_PREPARE": "off",
                           "SES_FEEDBACK_CONNECT_TO": self.sns.connect_to()}

@@ -36,6 +36,13 @@ Environment:
                       accepted), `reversed` (newest first), or `any` (as
                       independent messages, in whatever order concurrency
                       and retries give, as SNS may)
+  REPLAY_HOSTS        handler hosts: `serve` instances, each with its own
+                      certificate cache, behind one nginx upstream
+                      (default 1); faults that kill a worker or the
+                      supervisor hit the first one
+  REPLAY_PGBOUNCER    1: the hosts reach PostgreSQL through PgBouncer in
+                      transaction mode (SES_FEEDBACK_PREPARE off); not with
+                      the failover fault (the pooler names one server)
   REPLAY_NGINX_SNIPPET the location snippet to include (default: the shipped
                       nginx/ses-feedback.conf), to try a change to it
   SES_FEEDBACK_KEEP_TMP=1 keep the temp dir (logs) afterwards
@@ -82,6 +89,8 @@ ALL_FAULTS = ["worker_kill", "pg_restart", "nginx_reload", "read_only", "supervi
               "failover"]
 FAULTS = [f for f in os.environ.get("REPLAY_FAULTS", ",".join(ALL_FAULTS)).split(",") if f]
 RESTART_WAIT = float(os.environ.get("REPLAY_RESTART_WAIT", "10"))
+HOSTS = int(os.environ.get("REPLAY_HOSTS", "1"))
+PGBOUNCER = os.environ.get("REPLAY_PGBOUNCER", "") == "1"
 DEADLINE = float(os.environ.get("REPLAY_DEADLINE", "900"))
 SOFT_ORDER = os.environ.get("REPLAY_SOFT_ORDER", "ordered")
 # The shipped snippet's installed copy (H.snippet()) unless one is named.
@@ -411,13 +420,41 @@ class World(H.World):
             errors.append(e)
 
     def start_service(self):
+        self.service_dsn = self.pg.dsn
+        if PGBOUNCER:
+            self.pgb = H.PgBouncer(self.tmp, self.pg.sock, pool=4)
+            self.service_dsn = self.pgb.dsn
+            self.serve_env = dict(self.serve_env, SES_FEEDBACK_DSN=self.service_dsn,
+                                  SES_FEEDBACK_PREPARE="off")
+        if HOSTS > 1:  # a certificate cache per host, not one from nginx
+            self.serve_env = dict(self.serve_env, SES_FEEDBACK_CERT_CACHE=self.cache)
         # like /run/ses-feedback: the service user's own directory
-        self.sock = os.path.join(H.service_owned_dir(self.tmp.path("run")), "serve.sock")
+        run = H.service_owned_dir(self.tmp.path("run"))
+        self.sock = os.path.join(run, "serve.sock")
         self.serve_log = self.tmp.path("serve.log")
         p, why = self.start_serve(10.0)
         if p is None:
             raise RuntimeError("serve did not start: %s\n%s" % (why, self.log_tail(self.serve_log)))
         self.serve = p
+        self.hosts = []
+        for i in range(1, HOSTS):
+            env = dict(self.serve_env, SES_FEEDBACK_CERT_CACHE=H.service_owned_dir(
+                self.tmp.path("certcache%d" % i)))
+            sock = os.path.join(run, "serve%d.sock" % i)
+            h = H.Proc(H.serve_cmd(sock, WORKERS), self.tmp.path("serve%d.log" % i),
+                       env=H.service_env(env))
+            H.wait_for(lambda: os.path.exists(sock) and h.alive(), 10, "serve host %d" % i)
+            self.hosts.append(h)
+            self.upstream_options += " server unix:%s;" % sock
+
+    def params(self, **over):
+        over.setdefault("SES_FEEDBACK_DSN", self.service_dsn)
+        if PGBOUNCER:
+            over.setdefault("SES_FEEDBACK_PREPARE", "off")
+        lines = super().params(**over)
+        if HOSTS > 1:
+            lines = "".join(l for l in lines.splitlines(True) if "_CERT_CACHE " not in l)
+        return lines
 
     def locations(self):
         return [(PATH, {})]
@@ -473,6 +510,10 @@ class World(H.World):
             except Exception:
                 traceback.print_exc()
         self.kill_orphans()
+        for h in getattr(self, "hosts", []):
+            h.stop()
+        if getattr(self, "pgb", None) is not None:
+            self.pgb.stop()
         # the cluster that is not the world's database (the standby, or
         # the crashed primary after a failover)
         for c in (getattr(self, "standby", None), getattr(self, "old_primary", None)):
@@ -1063,7 +1104,7 @@ def scan_logs(world):
     """Crashes, sanitizer reports, 4xx/500 answers in the service's log;
     what nginx complained about."""
     problems, notes = [], []
-    text = read(world.serve_log)
+    text = read(world.serve_log) + "".join(read(h.log) for h in getattr(world, "hosts", []))
     for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                  "Segmentation fault"):
         if mark in text:
@@ -1106,6 +1147,11 @@ def on_term(*_):
 
 def main():
     t_start = time.monotonic()
+    if PGBOUNCER and "failover" in FAULTS:
+        print("replay: REPLAY_PGBOUNCER=1 and the failover fault do not go together (the "
+              "pooler names one server): set REPLAY_FAULTS without failover")
+        print("replay: 0 passed, 1 failed")
+        return 1
     world = World()
     stop = threading.Event()
     problems = []
@@ -1121,8 +1167,9 @@ def main():
         signer = S.Signer(world.certs.sign_key)
         plan = Plan(N, SEED)
         t_plan = time.monotonic()
-        print("replay: N=%d senders=%d workers=%d faults=%s seed=%d soft-order=%s%s" % (
-            N, SENDERS, WORKERS, ",".join(FAULTS), SEED, SOFT_ORDER,
+        print("replay: N=%d senders=%d workers=%d hosts=%d%s faults=%s seed=%d soft-order=%s%s" % (
+            N, SENDERS, WORKERS, HOSTS, " pgbouncer" if PGBOUNCER else "", ",".join(FAULTS),
+            SEED, SOFT_ORDER,
             " serve " + " ".join(world.user_args) if world.user_args else ""), flush=True)
         ver = H.run([H.BIN, "--version"]).stdout.strip()
         print("  %s (%s, built %s)" % (H.BIN, ver, time.strftime(
