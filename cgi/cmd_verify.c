@@ -27,7 +27,6 @@ static int read_file(const char *path, size_t max, struct buf *out);
 static int check_local(const struct sns_msg *m, const struct cfg *c, time_t now);
 static int check_signature(
     struct sns_msg *m, const struct cfg *c, const char *cert_file, time_t now);
-static void opts_of(const struct cfg *c, time_t now, struct verify_opts *vo);
 static void print_event(const struct sns_msg *m);
 
 int
@@ -104,22 +103,6 @@ read_file(const char *path, size_t max, struct buf *out)
 	return ret;
 }
 
-/* What verify_local() and verify_message() judge the message by: the
- * settings of the environment, as a location of the service would have
- * them (an empty allow-list is reported by check_local, not enforced). */
-static void
-opts_of(const struct cfg *c, time_t now, struct verify_opts *vo)
-{
-	memset(vo, 0, sizeof(*vo));
-	vo->topics = *c->topics ? c->topics : NULL;
-	vo->min_sigver = c->min_sigver;
-	vo->max_age = c->max_age;
-	vo->now = now;
-	vo->cert_dir = c->cert_cache;
-	vo->http.ca_file = c->ca_file;
-	vo->http.connect_to = c->connect_to;
-}
-
 /* The checks made before any certificate: versions, age, fields. The
  * allow-list is reported, not enforced: an empty one would refuse all. */
 static int
@@ -131,7 +114,9 @@ check_local(const struct sns_msg *m, const struct cfg *c, time_t now)
 	if (*c->topics == '\0')
 		printf("note     SES_FEEDBACK_TOPICS is empty: the service would refuse every "
 		       "topic; not checked here\n");
-	opts_of(c, now, &vo);
+	cfg_verify_opts(c, now, &vo);
+	if (*c->topics == '\0')
+		vo.topics = NULL; /* reported above, not enforced */
 	if (verify_local(m, &vo, why, sizeof(why)) != VERIFY_OK) {
 		printf("REFUSED (403): %s\n", why);
 		return -1;
@@ -172,7 +157,8 @@ check_signature(struct sns_msg *m, const struct cfg *c, const char *cert_file, t
 		cc = certcache_new();
 		if (h == NULL || cc == NULL)
 			fatalx("out of memory");
-		opts_of(c, now, &vo);
+		cfg_verify_opts(c, now, &vo);
+		vo.topics = NULL; /* check_local() judged it */
 		v = verify_message(m, &vo, cc, h, &from, why, sizeof(why));
 	}
 	if (v != VERIFY_OK) {

@@ -294,3 +294,16 @@ want_words(const struct cfg_def *d, const char *v, char *why, size_t whylen)
 	}
 	snprintf(why, whylen, "%s=\"%.64s\": want %s", d->name, v, list);
 }
+
+void
+cfg_verify_opts(const struct cfg *c, time_t now, struct verify_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->topics = c->topics;
+	o->min_sigver = c->min_sigver;
+	o->max_age = c->max_age;
+	o->now = now;
+	o->cert_dir = c->cert_cache;
+	o->http.ca_file = c->ca_file;
+	o->http.connect_to = c->connect_to;
+}

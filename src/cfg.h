@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "log.h"
+#include "verify.h"
 
 enum cfg_id {
 	CFG_AUTO_CONFIRM,
@@ -121,5 +122,9 @@ int         cfg_check(enum cfg_id id, const char *value, char *why, size_t whyle
 const char *cfg_origin_name(enum cfg_origin o);
 /* "request", "startup" or "startup, request": where a key may come from. */
 const char *cfg_scope_name(int flags);
+/* What verify_message() judges a message by at time now: c's allow-list,
+ * versions, replay window, certificate cache and HTTPS trust. The strings
+ * borrow from c. */
+void cfg_verify_opts(const struct cfg *c, time_t now, struct verify_opts *o);
 
 #endif

@@ -65,7 +65,6 @@ static void        store_record(struct txn *t, struct json_object *doc);
 static void        log_request(struct txn *t);
 static void        cleanup_request(struct txn *t);
 static const char *param(const struct txn *t, const char *name);
-static void        verify_opts_of(const struct cfg *c, time_t now, struct verify_opts *o);
 
 int
 handler_init(struct handler *h)
@@ -288,7 +287,7 @@ do_post(struct txn *t)
 	}
 	if (headers_match(t) == -1)
 		return;
-	verify_opts_of(&t->cfg, time(NULL), &vo);
+	cfg_verify_opts(&t->cfg, time(NULL), &vo);
 	v = verify_message(&t->msg, &vo, t->h->certs, t->h->http, &from, t->why, sizeof(t->why));
 	if (v == VERIFY_FORBIDDEN) {
 		answer(t, OUTCOME_REFUSED);
@@ -304,20 +303,6 @@ do_post(struct txn *t)
 		do_notification(t);
 	else
 		do_subscription(t);
-}
-
-/* What verify_message() judges a request by: its location's settings. */
-static void
-verify_opts_of(const struct cfg *c, time_t now, struct verify_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->topics = c->topics;
-	o->min_sigver = c->min_sigver;
-	o->max_age = c->max_age;
-	o->now = now;
-	o->cert_dir = c->cert_cache;
-	o->http.ca_file = c->ca_file;
-	o->http.connect_to = c->connect_to;
 }
 
 /* The body, whole, within SES_FEEDBACK_MAX_BODY. 0, or -1 answered. */
