@@ -752,10 +752,12 @@ def test_migrate_again_is_idempotent_and_reapplies_functions():
     dsn = "host=%s dbname=remig user=postgres" % D.pg.sock
     r = cli(["migrate"], dsn)
     assert r.returncode == 0 and "applied 001-baseline" in r.stdout, r.stdout + r.stderr
-    with open(os.path.join(H.TOP, "sql", "001-baseline.sql"), "rb") as f:
-        want = hashlib.sha256(f.read()).hexdigest()
-    assert D.pg.query("SELECT version, name, checksum FROM ses_feedback.schema_migrations",
-                      "remig") == [["1", "001-baseline", want]]
+    want = []
+    for v, name in (("1", "001-baseline"), ("2", "002-scope-and-notify")):
+        with open(os.path.join(H.TOP, "sql", name + ".sql"), "rb") as f:
+            want.append([v, name, hashlib.sha256(f.read()).hexdigest()])
+    assert D.pg.query("SELECT version, name, checksum FROM ses_feedback.schema_migrations "
+                      "ORDER BY version", "remig") == want
     D.pg.query("SELECT ses_feedback.suppress('kept@x.example', 'kept')", "remig")
     # a function and a view changed or lost by hand come back as sql/ has them
     D.pg.query("CREATE OR REPLACE FUNCTION ses_feedback.classify(p_recipient jsonb, "
@@ -770,7 +772,7 @@ def test_migrate_again_is_idempotent_and_reapplies_functions():
                       "remig") == [["hard_bounce", "0"]]
     assert D.pg.query("SELECT email FROM ses_feedback.suppressions", "remig") == \
         [["kept@x.example"]]
-    assert D.pg.query("SELECT count(*) FROM ses_feedback.schema_migrations", "remig") == [["1"]]
+    assert D.pg.query("SELECT count(*) FROM ses_feedback.schema_migrations", "remig") == [["2"]]
     D.pg.psql_admin("DROP DATABASE remig")
 
 
@@ -778,20 +780,23 @@ def test_edited_or_unknown_migration_is_refused():
     D.pg.psql_admin("CREATE DATABASE edited")
     dsn = "host=%s dbname=edited user=postgres" % D.pg.sock
     assert cli(["migrate"], dsn).returncode == 0
-    orig = D.pg.query("SELECT checksum FROM ses_feedback.schema_migrations", "edited")[0][0]
-    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = repeat('0', 64)", "edited")
+    orig = D.pg.query("SELECT checksum FROM ses_feedback.schema_migrations WHERE version = 1",
+                      "edited")[0][0]
+    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = repeat('0', 64) "
+               "WHERE version = 1", "edited")
     r = cli(["migrate"], dsn)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "migration 001-baseline differs from the one applied" in r.stderr, r.stderr
     assert "applied functions" not in r.stdout, r.stdout
     r = cli(["check-config"], dsn)
     assert "FAIL database: migration 001-baseline differs" in r.stdout, r.stdout
-    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = %s" % lit(orig), "edited")
+    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = %s WHERE version = 1"
+               % lit(orig), "edited")
     assert cli(["migrate"], dsn).returncode == 0
-    D.pg.query("INSERT INTO ses_feedback.schema_migrations VALUES (2, '002-later', "
+    D.pg.query("INSERT INTO ses_feedback.schema_migrations VALUES (999, '999-later', "
                "repeat('a', 64))", "edited")
     r = cli(["migrate"], dsn)
-    assert r.returncode == 1 and "has migration 002-later, which this program does not know" \
+    assert r.returncode == 1 and "has migration 999-later, which this program does not know" \
         in r.stderr, r.stderr
     D.pg.psql_admin("DROP DATABASE edited")
 
