@@ -16,6 +16,10 @@ ALTER TABLE ses_feedback.suppressions
     -- run): an explicit state that a NOTIFY announced
     ADD COLUMN expired_at        timestamptz,
     ADD CONSTRAINT suppressions_topic_in_list CHECK (topic = '' OR contact_list <> ''),
+    -- bounded, so that a NOTIFY payload stays far below PostgreSQL's 8000
+    -- bytes (scope_of() cuts names from events to this length)
+    ADD CONSTRAINT suppressions_scope_bounded CHECK (octet_length(configuration_set) <= 256
+        AND octet_length(contact_list) <= 256 AND octet_length(topic) <= 256),
     -- 'global', or the scope's parts such as 'contact_list=L topic=T'
     ADD COLUMN scope text GENERATED ALWAYS AS
         (ses_feedback.scope_name(configuration_set, contact_list, topic)) STORED;

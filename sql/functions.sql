@@ -132,6 +132,16 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 'topic=' || nullif(p_topic, '')) END
 $$;
 
+-- A name from an event as a scope part: '' for none, at most 256 bytes
+-- (the CHECK of suppressions; a longer one is cut at a character).
+CREATE OR REPLACE FUNCTION ses_feedback.scope_part(p_name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN octet_length(v) <= 256 THEN v
+                ELSE (SELECT left(v, n) FROM generate_series(256, 1, -1) n
+                       WHERE octet_length(left(v, n)) <= 256 LIMIT 1) END
+      FROM (SELECT coalesce(p_name, '') AS v) x
+$$;
+
 -- The scope a policy row (kind scope) gives an event seen in configuration
 -- set p_cs, contact list p_cl, topic p_topic (each NULL or '' when the
 -- event has none): {configuration_set, contact_list, topic}, or NULL when
@@ -150,8 +160,8 @@ RETURNS text[] LANGUAGE sql STABLE AS $$
         WHEN 'configuration_set' THEN ARRAY[v.cs, '', '']
         ELSE ARRAY['', '', ''] END
       FROM (SELECT coalesce(ses_feedback.policy_value(p_policy), 'global') AS kind,
-                   left(coalesce(p_cs, ''), 256) AS cs, left(coalesce(p_cl, ''), 256) AS cl,
-                   left(coalesce(p_topic, ''), 256) AS t) v
+                   ses_feedback.scope_part(p_cs) AS cs, ses_feedback.scope_part(p_cl) AS cl,
+                   ses_feedback.scope_part(p_topic) AS t) v
 $$;
 
 -- The NOTIFY (channel ses_feedback_suppressions), from the triggers of
@@ -945,6 +955,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ses_feedback_writer') THEN
         GRANT EXECUTE ON FUNCTION
             ses_feedback.scope_name(text, text, text),
+            ses_feedback.scope_part(text),
             ses_feedback.scope_of(text, text, text, text),
             ses_feedback.apply_suppression(text, text, timestamptz, timestamptz, bigint, text,
                                            text[]),
@@ -952,6 +963,7 @@ BEGIN
             ses_feedback.apply_subscription(text, jsonb, boolean, text, timestamptz, bigint),
             ses_feedback.suppressions_expired(), ses_feedback.suppressions_notify()
             TO ses_feedback_writer;
+        GRANT EXECUTE ON PROCEDURE ses_feedback.expire() TO ses_feedback_writer;
     END IF;
 END
 $$;
