@@ -786,12 +786,22 @@ def test_export_import_round_trip_in_ses_format():
     # CSV: an address may be quoted (it may hold a comma or a quote)
     want = set(row[0] for row in csv.reader(body))
     assert manual not in want, manual
+    # SES's list has no scope: global suppressions only, and it says so
     have = set(x[0] for x in q("SELECT email FROM ses_feedback.active_suppressions "
-                               "WHERE reason <> 'manual' AND reason <> 'unsubscribe'"))
+                               "WHERE reason <> 'manual' AND reason <> 'unsubscribe' "
+                               "AND scope = 'global'"))
     assert want == have, want ^ have
+    scoped_n = int(one("SELECT count(*) FROM ses_feedback.active_suppressions "
+                       "WHERE scope <> 'global'"))
+    if scoped_n:
+        assert "only global suppressions are written" in r.stderr and \
+            "%d scoped" % scoped_n in r.stderr, r.stderr
+    else:
+        assert r.stderr == "", r.stderr
     r_all = cli(["suppressions", "export", "--all"], src)
     got_all = set(row[0] for row in csv.reader(r_all.stdout.splitlines()[1:]))
-    all_have = set(x[0] for x in q("SELECT email FROM ses_feedback.active_suppressions"))
+    all_have = set(x[0] for x in q("SELECT email FROM ses_feedback.active_suppressions "
+                                   "WHERE scope = 'global'"))
     assert got_all == all_have, got_all ^ all_have
     assert manual in got_all and want < got_all, manual
 
@@ -809,6 +819,16 @@ def test_export_import_round_trip_in_ses_format():
     r = cli(["suppressions", "import", "-"], dst, stdin="emailAddress,reason\n" + body[0] + "\n")
     assert "1 lines: 0 added, 1 already suppressed, 0 rejected" in r.stdout, r.stdout
     D.pg.psql_admin("DROP DATABASE imp")
+
+
+def test_import_adds_a_global_suppression_beside_a_scoped_one():
+    a = addr()
+    sub_event(a, "News", True, [])
+    src = "host=%s dbname=sesfb user=postgres" % D.pg.sock
+    r = cli(["suppressions", "import", "-"], src, stdin="emailAddress,reason\n%s,BOUNCE\n" % a)
+    assert "1 lines: 1 added, 0 already suppressed, 0 rejected" in r.stdout, r.stdout + r.stderr
+    assert scopes(a) == ["contact_list=News unsubscribe", "global manual"]
+    assert sup(a)
 
 
 def test_import_reports_bad_lines_with_numbers():
