@@ -192,7 +192,10 @@ DECLARE
     v_is    boolean := TG_OP <> 'DELETE' AND NEW.lifted_at IS NULL AND NEW.expired_at IS NULL;
     v_row   ses_feedback.suppressions;
     v_state text;
-    v_at    timestamptz := now();
+    -- the time of the change itself, not of the transaction's start: it
+    -- also keeps two payloads of one transaction distinct, which NOTIFY
+    -- would otherwise fold into one (suppressed, lifted, suppressed again)
+    v_at    timestamptz := clock_timestamp();
 BEGIN
     IF TG_OP = 'DELETE' THEN
         v_row := OLD;
@@ -206,7 +209,7 @@ BEGIN
             v_state := 'lifted';
         ELSE
             v_state := 'expired';
-            v_at := least(NEW.expired_at, now());
+            v_at := least(NEW.expired_at, v_at);
         END IF;
     ELSIF v_is AND (NEW.reason IS DISTINCT FROM OLD.reason
                     OR NEW.expires_at IS DISTINCT FROM OLD.expires_at) THEN

@@ -256,6 +256,26 @@ def test_rolled_back_ingest_and_unchanged_state_notify_nothing():
         assert w.stop() == 0
 
 
+def test_one_transaction_that_suppresses_lifts_and_suppresses_again_sends_all_three():
+    """NOTIFY folds identical payloads of one transaction: each carries the
+    time of its own change, so none is lost."""
+    w = Watch()
+    try:
+        a = addr()
+        r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", W.pg.sock, "-U",
+                   "postgres", "-d", "sesfb", "-1",
+                   "-c", "SELECT ses_feedback.suppress(%s)" % lit(a),
+                   "-c", "SELECT ses_feedback.unsuppress(%s)" % lit(a),
+                   "-c", "UPDATE ses_feedback.suppressions SET lifted_at = NULL "
+                         "WHERE email = %s" % lit(a)])
+        assert r.returncode == 0, r.stderr
+        got = w.until_marker()
+        assert [c["state"] for c in got] == ["suppressed", "lifted", "suppressed"], got
+        assert got[0]["at"] < got[1]["at"] < got[2]["at"], got
+    finally:
+        assert w.stop() == 0
+
+
 def test_expire_makes_expiry_by_time_explicit_and_notifies():
     w = Watch()
     try:
