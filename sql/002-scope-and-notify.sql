@@ -58,7 +58,8 @@ INSERT INTO ses_feedback.policy (name, kind, value, description) VALUES
 
 -- The NOTIFY: one trigger sees every change of every suppression, whoever
 -- makes it (ingest, suppress, unsuppress, import, expire, an UPDATE by
--- hand). suppressions_state() is in sql/functions.sql.
+-- hand). suppressions_expired() and suppressions_notify() are in
+-- sql/functions.sql.
 CREATE TRIGGER suppressions_expired BEFORE INSERT OR UPDATE ON ses_feedback.suppressions
     FOR EACH ROW EXECUTE FUNCTION ses_feedback.suppressions_expired();
 CREATE TRIGGER suppressions_notify AFTER INSERT OR UPDATE OR DELETE ON ses_feedback.suppressions

@@ -4,7 +4,10 @@
 -- numbered migrations and before them (their CHECKs and triggers call these
 -- functions), so it must stay idempotent: CREATE OR REPLACE, and a DROP
 -- FUNCTION IF EXISTS just above a function whose result type or parameter
--- names change. Parameters are p_..., PL/pgSQL locals v_....
+-- names change (or, for one that roles other than ours may have been
+-- granted, a row in the carry-over of grants above is_suppressed()).
+-- Parameters are p_..., PL/pgSQL locals v_..., except the scope arguments
+-- of is_suppressed(), which senders pass by name.
 
 -- Bodies are checked when first called, not here: on a new database the
 -- tables a SQL function names are created after this file (as in a
