@@ -34,7 +34,7 @@ def teardown():
     W.stop()
 
 
-# ---- helpers ---------------------------------------------------------------
+# ---- what the tests share ---------------------------------------------------
 
 def fix(name):
     with open(os.path.join(FIX, name)) as f:
