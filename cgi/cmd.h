@@ -13,6 +13,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_suppressions(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* One long option: --name VALUE when value is not NULL (*value gets the
  * last one given, borrowed from argv), else a --name switch setting *flag

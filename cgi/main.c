@@ -32,6 +32,7 @@ static const struct {
 	{ "serve", cmd_serve },
 	{ "suppressions", cmd_suppressions },
 	{ "verify", cmd_verify },
+	{ "watch", cmd_watch },
 };
 
 static void usage(int status) __attribute__((noreturn));
@@ -54,6 +55,7 @@ usage(int status)
 	    "       ses-feedback suppressions import [--note TEXT] FILE|-\n"
 	    "       ses-feedback verify [--cert FILE] [--at TIME] FILE\n"
 	    "       ses-feedback check-config [--param KEY=VALUE ...]\n"
+	    "       ses-feedback watch [--json]\n"
 	    "       ses-feedback --help | --version\n"
 	    "\n"
 	    "configuration (FastCGI parameter, else environment, else default):\n");

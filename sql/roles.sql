@@ -39,23 +39,33 @@ GRANT SELECT, INSERT, UPDATE ON ses_feedback.suppressions, ses_feedback.subscrip
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA ses_feedback TO ses_feedback_writer;
 GRANT EXECUTE ON FUNCTION
     ses_feedback.ingest(jsonb), ses_feedback.classify(jsonb, text),
-    ses_feedback.apply_suppression(text, text, timestamptz, timestamptz, bigint, text),
+    ses_feedback.apply_suppression(text, text, timestamptz, timestamptz, bigint, text, text[]),
+    ses_feedback.lift_unsubscribe(text, text[], timestamptz, bigint, text),
+    ses_feedback.apply_subscription(text, jsonb, boolean, text, timestamptz, bigint),
+    ses_feedback.scope_name(text, text, text), ses_feedback.scope_part(text),
+    ses_feedback.scope_of(text, text, text, text),
+    ses_feedback.suppressions_expired(), ses_feedback.suppressions_notify(),
     ses_feedback.recheck_soft_bounces(text, bigint),
     ses_feedback.policy_value(text), ses_feedback.policy_interval(text),
     ses_feedback.policy_on(text), ses_feedback.policy_list(text),
     ses_feedback.normalize_email(text), ses_feedback.reason_rank(text),
-    ses_feedback.is_suppressed(text)
+    ses_feedback.is_suppressed(text, text, text, text)
     TO ses_feedback_writer;
+-- Expiry by time (CALL ses_feedback.expire() from cron or pg_cron).
+GRANT EXECUTE ON PROCEDURE ses_feedback.expire() TO ses_feedback_writer;
 
 -- Dashboards: read everything, change nothing.
 GRANT SELECT ON ALL TABLES IN SCHEMA ses_feedback TO ses_feedback_reader;
 GRANT EXECUTE ON FUNCTION
-    ses_feedback.is_suppressed(text), ses_feedback.is_suppressed(text[]),
+    ses_feedback.is_suppressed(text, text, text, text),
+    ses_feedback.is_suppressed(text[], text, text, text),
     ses_feedback.history(text), ses_feedback.normalize_email(text),
+    ses_feedback.scope_name(text, text, text),
     ses_feedback.policy_value(text), ses_feedback.policy_interval(text),
     ses_feedback.policy_on(text), ses_feedback.policy_list(text)
     TO ses_feedback_reader;
 
 -- The sending application: one question, nothing else.
-GRANT EXECUTE ON FUNCTION ses_feedback.is_suppressed(text), ses_feedback.is_suppressed(text[])
+GRANT EXECUTE ON FUNCTION ses_feedback.is_suppressed(text, text, text, text),
+    ses_feedback.is_suppressed(text[], text, text, text)
     TO ses_feedback_sender;

@@ -6,20 +6,23 @@
 -- DROP VIEW IF EXISTS line just above it. None ends in ORDER BY: order is
 -- the query's to choose, and a view's own is lost once it is joined.
 
--- Suppressions in force, with the event that caused each.
+-- Suppressions in force, with the event that caused each and the scope
+-- (global, or the configuration set, contact list and topic it holds for).
 CREATE OR REPLACE VIEW ses_feedback.active_suppressions AS
 SELECT s.email, s.reason, s.first_at, s.last_at, s.count, s.expires_at, s.note,
        n.event_type AS cause_event, n.occurred_at AS cause_at, n.ses_message_id AS cause_ses_message_id,
        n.sns_message_id AS cause_sns_message_id, n.source AS cause_source,
        e.bounce_type AS cause_bounce_type, e.bounce_subtype AS cause_bounce_subtype,
        e.recipient_status AS cause_status, e.diagnostic_code AS cause_diagnostic_code,
-       e.complaint_feedback_type AS cause_complaint_feedback_type
+       e.complaint_feedback_type AS cause_complaint_feedback_type,
+       s.scope, s.configuration_set, s.contact_list, s.topic
   FROM ses_feedback.suppressions s
   LEFT JOIN ses_feedback.notifications n ON n.id = s.notification_id
   LEFT JOIN LATERAL (SELECT * FROM ses_feedback.recipient_events x
                       WHERE x.notification_id = s.notification_id AND x.email = s.email
                       ORDER BY x.id LIMIT 1) e ON true
- WHERE s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now());
+ WHERE s.lifted_at IS NULL AND s.expired_at IS NULL
+   AND (s.expires_at IS NULL OR s.expires_at > now());
 
 CREATE OR REPLACE VIEW ses_feedback.address_events AS
 SELECT e.email, e.occurred_at, e.event_type, e.bounce_type, e.bounce_subtype,

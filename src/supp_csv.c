@@ -32,6 +32,7 @@ struct import_args {
 };
 
 static int  export_in(PGconn *c, void *arg, char *why, size_t whylen);
+static int  export_scoped_note(PGconn *c, char *why, size_t whylen);
 static int  import_in(PGconn *c, void *arg, char *why, size_t whylen);
 static int  import_lines(PGconn *c, const struct import_args *a, char *why, size_t whylen);
 static int  import_header(char *line, size_t n, unsigned long lineno);
@@ -69,12 +70,13 @@ export_in(PGconn *c, void *arg, char *why, size_t whylen)
 	if (db_expect(c,
 	        PQexec(c,
 	            a->all ? "COPY (SELECT email, CASE reason WHEN 'complaint' THEN 'COMPLAINT' "
-	                     "ELSE 'BOUNCE' END FROM ses_feedback.active_suppressions ORDER BY "
-	                     "email) TO STDOUT WITH (FORMAT csv)"
+	                     "ELSE 'BOUNCE' END FROM ses_feedback.active_suppressions WHERE "
+	                     "scope = 'global' ORDER BY email) TO STDOUT WITH (FORMAT csv)"
 	                   : "COPY (SELECT email, CASE reason WHEN 'complaint' THEN 'COMPLAINT' "
 	                     "ELSE 'BOUNCE' END FROM ses_feedback.active_suppressions "
-	                     "WHERE reason IN ('hard_bounce', 'soft_bounce', 'complaint') ORDER "
-	                     "BY email) TO STDOUT WITH (FORMAT csv)"),
+	                     "WHERE scope = 'global' AND reason IN ('hard_bounce', "
+	                     "'soft_bounce', 'complaint') ORDER BY email) TO STDOUT WITH "
+	                     "(FORMAT csv)"),
 	        PGRES_COPY_OUT, why, whylen) == -1)
 		return -1;
 	fputs("emailAddress,reason\n", a->out);
@@ -94,7 +96,38 @@ export_in(PGconn *c, void *arg, char *why, size_t whylen)
 		snprintf(why, whylen, "write error");
 		return -1;
 	}
-	return 0;
+	return export_scoped_note(c, why, whylen);
+}
+
+/* SES's list has no scope: a suppression of one configuration set, contact
+ * list or topic is left out of the CSV, and standard error says how many,
+ * so that nobody takes the file for the whole list. */
+static int
+export_scoped_note(PGconn *c, char *why, size_t whylen)
+{
+	PGresult *r;
+	long      n;
+	int       ret = -1;
+
+	r = PQexec(c,
+	    "SELECT count(*) FROM ses_feedback.active_suppressions "
+	    "WHERE scope <> 'global'");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		db_error(c, why, whylen);
+		goto out;
+	}
+	n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	if (n > 0)
+		fprintf(stderr,
+		    "ses-feedback suppressions export: note: only global suppressions are "
+		    "written (SES's list has no scope); %ld scoped to a configuration set, "
+		    "contact list or topic left out (SELECT * FROM "
+		    "ses_feedback.active_suppressions WHERE scope <> 'global')\n",
+		    n);
+	ret = 0;
+out:
+	PQclear(r);
+	return ret;
 }
 
 /* Any failure returns -1 at once: db_with_conn() closing the connection

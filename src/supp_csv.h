@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Stream active suppressions to out as CSV. Manual and unsubscribe
- * suppressions only with all (as BOUNCE). 0 or -1 with why. */
+/* Stream active global suppressions to out as CSV (SES's list has no
+ * scope: how many scoped ones were left out is said on stderr). Manual and
+ * unsubscribe suppressions only with all (as BOUNCE). 0 or -1 with why. */
 int supp_csv_export(const char *dsn, int all, FILE *out, char *why, size_t whylen);
 
 struct supp_csv_import_result {

@@ -310,6 +310,142 @@ def test_subscription_unsubscribe_all_suppresses_when_policy_says_so():
         policy("unsubscribe_suppresses", "on")
 
 
+def sub_event(email, contact_list, unsubscribe_all, topics, days_ago=0.0, cs=None):
+    """ingest() a Subscription event in SES's shape (contactList,
+    newTopicPreferences); topics is [(topicName, OptIn|OptOut)]."""
+    msg = {"eventType": "Subscription",
+           "mail": {"messageId": "m-" + uuid.uuid4().hex, "source": "news@example.com",
+                    "destination": [email]},
+           "subscription": {"contactList": contact_list, "timestamp": ts(days_ago),
+                            "newTopicPreferences": {
+                                "unsubscribeAll": unsubscribe_all,
+                                "topicSubscriptionStatus": [
+                                    {"topicName": t, "subscriptionStatus": st}
+                                    for t, st in topics]}}}
+    if cs:
+        msg["mail"]["tags"] = {"ses:configuration-set": [cs]}
+    return ingest("Subscription", [email], days_ago, message=msg,
+                  unsubscribe_all=True if unsubscribe_all else None)
+
+
+def scoped(email, **scope):
+    args = "".join(", %s => %s" % (k, lit(v)) for k, v in scope.items())
+    return one("SELECT ses_feedback.is_suppressed(%s%s)" % (lit(email), args)) == "t"
+
+
+def scopes(email):
+    return [r[0] for r in q("SELECT scope || ' ' || reason FROM ses_feedback.suppressions "
+                            "WHERE email = %s AND lifted_at IS NULL AND expired_at IS NULL "
+                            "ORDER BY 1" % lit(email))]
+
+
+def test_default_scopes_hard_bounce_and_complaint_global_unsubscribe_per_list_and_topic():
+    a, b, c = addr(), addr(), addr()
+    bounce(a)
+    complaint(b)
+    sub_event(c, "News", False, [("Weekly", "OptOut"), ("Daily", "OptIn")], days_ago=3)
+    assert scopes(a) == ["global hard_bounce"] and scopes(b) == ["global complaint"]
+    assert scopes(c) == ["contact_list=News topic=Weekly unsubscribe"]
+    assert not sup(c)
+    assert scoped(c, contact_list="News", topic="Weekly")
+    assert not scoped(c, contact_list="News", topic="Daily")
+    assert not scoped(c, contact_list="News")  # a send to the whole list, no topic
+    assert scoped(a, contact_list="News", topic="Daily")  # global counts everywhere
+    sub_event(c, "News", True, [], days_ago=2)
+    assert scopes(c) == ["contact_list=News topic=Weekly unsubscribe",
+                         "contact_list=News unsubscribe"]
+    assert scoped(c, contact_list="News", topic="Daily") and not sup(c)
+    assert not scoped(c, contact_list="Other", topic="Daily")
+    sub_event(c, "News", False, [("Weekly", "OptIn")], days_ago=1)
+    assert scopes(c) == []
+    assert one("SELECT count(*) FROM ses_feedback.suppression_log WHERE email = %s AND "
+               "action = 'unsuppress' AND actor = 'ses-feedback'" % lit(c)) == "2"
+
+
+def test_scope_policy_rows_decide_and_are_validated():
+    assert "is not a scope" in psql_error(
+        "UPDATE ses_feedback.policy SET value = 'everywhere' WHERE name = 'complaint_scope'")
+    a, b, c, d = addr(), addr(), addr(), addr()
+    policy("complaint_scope", "configuration_set")
+    policy("unsubscribe_scope", "global")
+    policy("topic_opt_out_scope", "off")
+    try:
+        complaint(a, message={"eventType": "Complaint", "mail": {
+            "messageId": "m", "source": "x@example.com",
+            "tags": {"ses:configuration-set": ["Marketing"]}}})
+        complaint(b)  # no configuration set: falls back to global
+        sub_event(c, "News", True, [])
+        sub_event(d, "News", False, [("Weekly", "OptOut")])
+        assert scopes(a) == ["configuration_set=Marketing complaint"]
+        assert not sup(a) and scoped(a, configuration_set="Marketing")
+        assert not scoped(a, configuration_set="Receipts")
+        assert scopes(b) == ["global complaint"]
+        assert scopes(c) == ["global unsubscribe"] and sup(c)
+        assert scopes(d) == []
+        assert one("SELECT outcome FROM ses_feedback.recipient_events WHERE email = %s"
+                   % lit(d)) == "record_only"
+    finally:
+        policy("complaint_scope", "global")
+        policy("unsubscribe_scope", "contact_list")
+        policy("topic_opt_out_scope", "topic")
+
+
+def test_opt_in_never_lifts_a_bounce_or_an_older_event_than_the_opt_out():
+    a = addr()
+    sub_event(a, "News", True, [], days_ago=2)
+    sub_event(a, "News", False, [], days_ago=3)  # older: the opt-out stands
+    assert scoped(a, contact_list="News")
+    bounce(a)
+    sub_event(a, "News", False, [], days_ago=1)
+    assert sup(a) and scopes(a) == ["global hard_bounce"]
+
+
+def test_scope_in_views_history_array_form_and_unsuppress():
+    a = addr()
+    sub_event(a, "News", False, [("Weekly", "OptOut")])
+    D.pg.query("SELECT ses_feedback.suppress(%s, 'by hand')" % lit(a))
+    assert q("SELECT scope, contact_list, topic FROM ses_feedback.active_suppressions "
+             "WHERE email = %s ORDER BY scope" % lit(a)) == [
+        ["contact_list=News topic=Weekly", "News", "Weekly"], ["global", "", ""]]
+    hist = q("SELECT what, scope FROM ses_feedback.history(%s) WHERE what = 'suppress' "
+             "ORDER BY scope" % lit(a))
+    assert hist == [["suppress", "contact_list=News topic=Weekly"], ["suppress", "global"]]
+    assert q("SELECT email, suppressed, reason, scope FROM ses_feedback.is_suppressed("
+             "ARRAY[%s, 'none@example.com'], contact_list => 'News', topic => 'Weekly')"
+             % lit(a.upper())) == [[a.upper(), "t", "manual", "global"],
+                                   ["none@example.com", "f", None, None]]
+    assert one("SELECT ses_feedback.unsuppress(%s, 'all of it')" % lit(a)) == "t"
+    assert scopes(a) == [] and not scoped(a, contact_list="News", topic="Weekly")
+    assert one("SELECT count(*) FROM ses_feedback.suppression_log WHERE email = %s "
+               "AND action = 'unsuppress'" % lit(a)) == "2"
+
+
+def test_expire_makes_time_expiry_explicit():
+    a = addr()
+    D.pg.query("INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at, "
+               "expires_at) VALUES (%s, 'soft_bounce', now() - interval '40 days', "
+               "now() - interval '40 days', now() - interval '1 second')" % lit(a))
+    # written already past its end: expired at once, nothing left to expire
+    assert one("SELECT expired_at IS NOT NULL FROM ses_feedback.suppressions WHERE email = %s"
+               % lit(a)) == "t"
+    b = addr()
+    D.pg.query("INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at, "
+               "expires_at) VALUES (%s, 'soft_bounce', now(), now(), "
+               "clock_timestamp() + interval '300 ms')" % lit(b))
+    assert sup(b)
+    import time
+    time.sleep(0.5)
+    assert not sup(b)
+    D.pg.query("CALL ses_feedback.expire()")
+    assert one("SELECT expired_at = expires_at FROM ses_feedback.suppressions WHERE email = %s"
+               % lit(b)) == "t"
+    # a new run of soft bounces suppresses it again
+    for d in (3, 2, 1):
+        bounce(b, "Transient", "General", "4.0.0", days_ago=d)
+    assert sup(b) and one("SELECT expired_at FROM ses_feedback.suppressions WHERE email = %s"
+                          % lit(b)) is None
+
+
 def test_delivery_and_other_events_record_only():
     a = addr()
     for ev in ("Delivery", "DeliveryDelay", "Send", "Reject", "Open", "Click",
@@ -650,12 +786,22 @@ def test_export_import_round_trip_in_ses_format():
     # CSV: an address may be quoted (it may hold a comma or a quote)
     want = set(row[0] for row in csv.reader(body))
     assert manual not in want, manual
+    # SES's list has no scope: global suppressions only, and it says so
     have = set(x[0] for x in q("SELECT email FROM ses_feedback.active_suppressions "
-                               "WHERE reason <> 'manual' AND reason <> 'unsubscribe'"))
+                               "WHERE reason <> 'manual' AND reason <> 'unsubscribe' "
+                               "AND scope = 'global'"))
     assert want == have, want ^ have
+    scoped_n = int(one("SELECT count(*) FROM ses_feedback.active_suppressions "
+                       "WHERE scope <> 'global'"))
+    if scoped_n:
+        assert "only global suppressions are written" in r.stderr and \
+            "%d scoped" % scoped_n in r.stderr, r.stderr
+    else:
+        assert r.stderr == "", r.stderr
     r_all = cli(["suppressions", "export", "--all"], src)
     got_all = set(row[0] for row in csv.reader(r_all.stdout.splitlines()[1:]))
-    all_have = set(x[0] for x in q("SELECT email FROM ses_feedback.active_suppressions"))
+    all_have = set(x[0] for x in q("SELECT email FROM ses_feedback.active_suppressions "
+                                   "WHERE scope = 'global'"))
     assert got_all == all_have, got_all ^ all_have
     assert manual in got_all and want < got_all, manual
 
@@ -673,6 +819,16 @@ def test_export_import_round_trip_in_ses_format():
     r = cli(["suppressions", "import", "-"], dst, stdin="emailAddress,reason\n" + body[0] + "\n")
     assert "1 lines: 0 added, 1 already suppressed, 0 rejected" in r.stdout, r.stdout
     D.pg.psql_admin("DROP DATABASE imp")
+
+
+def test_import_adds_a_global_suppression_beside_a_scoped_one():
+    a = addr()
+    sub_event(a, "News", True, [])
+    src = "host=%s dbname=sesfb user=postgres" % D.pg.sock
+    r = cli(["suppressions", "import", "-"], src, stdin="emailAddress,reason\n%s,BOUNCE\n" % a)
+    assert "1 lines: 1 added, 0 already suppressed, 0 rejected" in r.stdout, r.stdout + r.stderr
+    assert scopes(a) == ["contact_list=News unsubscribe", "global manual"]
+    assert sup(a)
 
 
 def test_import_reports_bad_lines_with_numbers():
@@ -752,10 +908,12 @@ def test_migrate_again_is_idempotent_and_reapplies_functions():
     dsn = "host=%s dbname=remig user=postgres" % D.pg.sock
     r = cli(["migrate"], dsn)
     assert r.returncode == 0 and "applied 001-baseline" in r.stdout, r.stdout + r.stderr
-    with open(os.path.join(H.TOP, "sql", "001-baseline.sql"), "rb") as f:
-        want = hashlib.sha256(f.read()).hexdigest()
-    assert D.pg.query("SELECT version, name, checksum FROM ses_feedback.schema_migrations",
-                      "remig") == [["1", "001-baseline", want]]
+    want = []
+    for v, name in (("1", "001-baseline"), ("2", "002-scope-and-notify")):
+        with open(os.path.join(H.TOP, "sql", name + ".sql"), "rb") as f:
+            want.append([v, name, hashlib.sha256(f.read()).hexdigest()])
+    assert D.pg.query("SELECT version, name, checksum FROM ses_feedback.schema_migrations "
+                      "ORDER BY version", "remig") == want
     D.pg.query("SELECT ses_feedback.suppress('kept@x.example', 'kept')", "remig")
     # a function and a view changed or lost by hand come back as sql/ has them
     D.pg.query("CREATE OR REPLACE FUNCTION ses_feedback.classify(p_recipient jsonb, "
@@ -770,7 +928,7 @@ def test_migrate_again_is_idempotent_and_reapplies_functions():
                       "remig") == [["hard_bounce", "0"]]
     assert D.pg.query("SELECT email FROM ses_feedback.suppressions", "remig") == \
         [["kept@x.example"]]
-    assert D.pg.query("SELECT count(*) FROM ses_feedback.schema_migrations", "remig") == [["1"]]
+    assert D.pg.query("SELECT count(*) FROM ses_feedback.schema_migrations", "remig") == [["2"]]
     D.pg.psql_admin("DROP DATABASE remig")
 
 
@@ -778,20 +936,23 @@ def test_edited_or_unknown_migration_is_refused():
     D.pg.psql_admin("CREATE DATABASE edited")
     dsn = "host=%s dbname=edited user=postgres" % D.pg.sock
     assert cli(["migrate"], dsn).returncode == 0
-    orig = D.pg.query("SELECT checksum FROM ses_feedback.schema_migrations", "edited")[0][0]
-    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = repeat('0', 64)", "edited")
+    orig = D.pg.query("SELECT checksum FROM ses_feedback.schema_migrations WHERE version = 1",
+                      "edited")[0][0]
+    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = repeat('0', 64) "
+               "WHERE version = 1", "edited")
     r = cli(["migrate"], dsn)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "migration 001-baseline differs from the one applied" in r.stderr, r.stderr
     assert "applied functions" not in r.stdout, r.stdout
     r = cli(["check-config"], dsn)
     assert "FAIL database: migration 001-baseline differs" in r.stdout, r.stdout
-    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = %s" % lit(orig), "edited")
+    D.pg.query("UPDATE ses_feedback.schema_migrations SET checksum = %s WHERE version = 1"
+               % lit(orig), "edited")
     assert cli(["migrate"], dsn).returncode == 0
-    D.pg.query("INSERT INTO ses_feedback.schema_migrations VALUES (2, '002-later', "
+    D.pg.query("INSERT INTO ses_feedback.schema_migrations VALUES (999, '999-later', "
                "repeat('a', 64))", "edited")
     r = cli(["migrate"], dsn)
-    assert r.returncode == 1 and "has migration 002-later, which this program does not know" \
+    assert r.returncode == 1 and "has migration 999-later, which this program does not know" \
         in r.stderr, r.stderr
     D.pg.psql_admin("DROP DATABASE edited")
 
