@@ -6,6 +6,7 @@ import copy
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -766,10 +767,15 @@ def test_man_page_documents_every_option_and_mode():
             keys += 1
     assert keys == len([ln for ln in open(os.path.join(H.TOP, "src", "cfg.c"))
                         if ln.lstrip().startswith("[CFG_")]), keys
-    for mode in ("serve", "migrate", "verify", "check-config", "--workers", "--socket-mode",
-                 "--cert", "--param", "--listen", "suppressions export", "suppressions import",
-                 "--roles", "--all", "--note"):
-        assert mode in r.stdout, mode
+    # every subcommand and option the usage names, taken from the usage
+    # itself, so a new one cannot be left out of the man page
+    usage = r.stdout.split("\n\n")[0]
+    modes = set(re.findall(r"ses-feedback ((?:suppressions )?[a-z][a-z-]+)", usage))
+    options = set(re.findall(r"(--[a-z][a-z-]+)", usage))
+    assert {"serve", "migrate", "verify", "check-config", "watch", "suppressions export",
+            "suppressions import"} <= modes, modes
+    assert {"--workers", "--json", "--roles", "--at", "--param"} <= options, options
+    for mode in sorted(modes | options):
         assert mode.replace("-", "\\-") in man or mode in man, mode
     for status in ("200", "400", "403", "405", "413", "500", "503"):
         assert ".B " + status + "\n" in man, status

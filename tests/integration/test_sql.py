@@ -1012,3 +1012,61 @@ def test_cookbook_queries_run():
         r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U",
                    "postgres", "-d", "sesfb", "-c", "BEGIN", "-c", b, "-c", "ROLLBACK"])
         assert r.returncode == 0, (b, r.stderr)
+
+
+def test_upgrade_from_schema_1_keeps_data_grants_and_answers():
+    """A database as the first release left it (tests/fixtures/schema-1:
+    migrate --roles, events, suppressions, a lifted one), upgraded by a
+    plain `migrate`: nothing lost, the roles' grants kept, the service
+    and the senders working on it at once."""
+    db = "upgrade_" + uuid.uuid4().hex[:6]
+    D.pg.psql_admin("CREATE DATABASE %s" % db)
+    D.pg.psql_admin("DO $$ BEGIN "
+                    "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ses_feedback_writer') "
+                    "THEN CREATE ROLE ses_feedback_writer NOLOGIN; END IF; "
+                    "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ses_feedback_reader') "
+                    "THEN CREATE ROLE ses_feedback_reader NOLOGIN; END IF; "
+                    "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ses_feedback_sender') "
+                    "THEN CREATE ROLE ses_feedback_sender NOLOGIN; END IF; END $$")
+    dump = os.path.join(H.TOP, "tests", "fixtures", "schema-1", "dump.sql")
+    r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U", "postgres",
+               "-d", db, "-f", dump])
+    assert r.returncode == 0, r.stderr
+    q = lambda sql: D.pg.query(sql, db)
+    as_role = lambda role, sql: [r for r in q("SET ROLE %s; %s" % (role, sql)) if r != ["SET"]]
+    before = q("SELECT email, reason, lifted_at IS NULL, expires_at FROM "
+               "ses_feedback.suppressions ORDER BY email")
+    events = q("SELECT count(*) FROM ses_feedback.recipient_events")
+    assert len(before) == 5 and events == [["6"]], (before, events)
+    dsn = "host=%s dbname=%s user=postgres" % (D.pg.sock, db)
+    r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": dsn}))
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert [v for v, in q("SELECT version FROM ses_feedback.schema_migrations ORDER BY 1")] \
+        == [str(v) for v in range(1, len(q("SELECT 1 FROM ses_feedback.schema_migrations")) + 1)]
+    assert q("SELECT email, reason, lifted_at IS NULL, expires_at FROM "
+             "ses_feedback.suppressions ORDER BY email") == before
+    assert q("SELECT count(*) FROM ses_feedback.recipient_events") == events
+    # the sender's grant survives: is_suppressed() answers as that role
+    got = as_role("ses_feedback_sender", "SELECT e, ses_feedback.is_suppressed(e) FROM "
+            "unnest(ARRAY['hard@example.com', 'COMPLAINER@example.com', 'manual@example.com', "
+            "'lifted@example.com', 'ok@example.com']) e")
+    assert got == [["hard@example.com", "t"], ["COMPLAINER@example.com", "t"],
+                   ["manual@example.com", "t"], ["lifted@example.com", "f"],
+                   ["ok@example.com", "f"]], got
+    # the writer's: a new notification is stored, an old one is a duplicate
+    doc = {"sns_message_id": "m-after-upgrade", "sns_type": "Notification",
+           "topic_arn": "arn:aws:sns:us-east-1:123456789012:ses-bounces",
+           "sns_timestamp": "2026-12-02T10:00:00.000Z", "event_type": "Bounce",
+           "message": {"notificationType": "Bounce"},
+           "recipients": [{"original": "new@example.com", "bounce_type": "Permanent",
+                           "bounce_subtype": "General", "status": "5.1.1",
+                           "feedback_id": "after"}]}
+    got = as_role("ses_feedback_writer", "SELECT result FROM ses_feedback.ingest('%s')"
+                  % json.dumps(doc))
+    assert got == [["stored"]], got
+    doc["sns_message_id"] = "m-hard"
+    got = as_role("ses_feedback_writer", "SELECT result FROM ses_feedback.ingest('%s')"
+                  % json.dumps(doc))
+    assert got == [["duplicate"]], got
+    assert q("SELECT ses_feedback.is_suppressed('new@example.com')") == [["t"]]
+    D.pg.psql_admin("DROP DATABASE %s" % db)
