@@ -39,6 +39,8 @@ static const struct kind_def kinds[SES_KIND_OTHER] = {
 	[SES_KIND_SNS_SUBSCRIBED] = { "AmazonSnsSubscriptionSucceeded", NULL, NULL, 0 },
 };
 
+static void read_details(
+    struct ses_event *ev, struct json_object *root, const char **ts, char *why, size_t whylen);
 static void subscription_contact(struct ses_event *ev, struct json_object *root,
     struct json_object *sub, char *why, size_t whylen);
 static void add_recipients(
@@ -49,11 +51,9 @@ static void note(char *why, size_t whylen, const char *fmt, ...)
 int
 ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t whylen)
 {
-	struct json_object    *root, *mail = NULL, *obj = NULL, *list = NULL;
-	const struct kind_def *kd = NULL;
-	const char            *ts = NULL, *form_key;
-	char                   jwhy[128];
-	enum ses_kind          k;
+	struct json_object *root, *mail = NULL;
+	const char         *ts = NULL, *form_key;
+	char                jwhy[128];
 
 	memset(ev, 0, sizeof(*ev));
 	why[0] = '\0';
@@ -88,47 +88,56 @@ ses_parse(const char *msg, size_t len, struct ses_event *ev, char *why, size_t w
 	if (ev->kind == NULL || ev->kind[0] == '\0') {
 		ev->kind = NULL;
 		note(why, whylen, "SES event type is not a short string");
-		goto done;
+	} else {
+		read_details(ev, root, &ts, why, whylen);
 	}
-	/* A kind SES added later, or one without details: stored, no
-	 * recipients. */
-	k = ses_kind_of(ev->kind);
+	if (ts == NULL || ses_parse_time(ts, ev->occurred, sizeof(ev->occurred)) == -1)
+		ev->occurred[0] = '\0';
+	return why[0] == '\0' ? 0 : 1;
+}
+
+/* The kind's own object (bounce, complaint, ...): its fields, its time
+ * (over the mail's, in *ts) and its recipients. A kind SES added later, or
+ * one without details, has none: stored, no recipients. */
+static void
+read_details(
+    struct ses_event *ev, struct json_object *root, const char **ts, char *why, size_t whylen)
+{
+	struct json_object    *obj = NULL, *list = NULL;
+	const struct kind_def *kd;
+	enum ses_kind          k = ses_kind_of(ev->kind);
+
 	if (k == SES_KIND_OTHER || kinds[k].object == NULL)
-		goto done;
+		return;
 	kd = &kinds[k];
 	if (!json_object_object_get_ex(root, kd->object, &obj) ||
 	    !json_object_is_type(obj, json_type_object)) {
 		if (kd->list != NULL)
 			note(why, whylen, "%s event has no %s object", ev->kind, kd->object);
-		goto done;
+		return;
 	}
 	if (jsonin_str_or_null(obj, "timestamp") != NULL)
-		ts = jsonin_str_or_null(obj, "timestamp");
+		*ts = jsonin_str_or_null(obj, "timestamp");
 	ev->feedback_id = jsonin_str_or_null(obj, "feedbackId");
-	if (strcmp(ev->kind, "Bounce") == 0) {
+	if (k == SES_KIND_BOUNCE) {
 		ev->bounce_type = jsonin_str_or_null(obj, "bounceType");
 		ev->bounce_subtype = jsonin_str_or_null(obj, "bounceSubType");
-	} else if (strcmp(ev->kind, "Complaint") == 0) {
+	} else if (k == SES_KIND_COMPLAINT) {
 		ev->complaint_feedback_type = jsonin_str_or_null(obj, "complaintFeedbackType");
 		ev->complaint_subtype = jsonin_str_or_null(obj, "complaintSubType");
-	}
-	if (strcmp(ev->kind, "Subscription") == 0) {
+	} else if (k == SES_KIND_SUBSCRIPTION) {
 		subscription_contact(ev, root, obj, why, whylen);
-		goto done;
+		return;
 	}
 	if (kd->list == NULL)
-		goto done;
+		return;
 	if (!json_object_object_get_ex(obj, kd->list, &list) ||
 	    !json_object_is_type(list, json_type_array)) {
 		/* An OnAccountSuppressionList complaint comes without one. */
 		note(why, whylen, "%s event has no %s list", ev->kind, kd->list);
-		goto done;
+		return;
 	}
 	add_recipients(ev, list, kd->list_objs, why, whylen);
-done:
-	if (ts == NULL || ses_parse_time(ts, ev->occurred, sizeof(ev->occurred)) == -1)
-		ev->occurred[0] = '\0';
-	return why[0] == '\0' ? 0 : 1;
 }
 
 enum ses_kind
