@@ -739,8 +739,26 @@ CREATE OR REPLACE FUNCTION ses_feedback.is_suppressed(p_emails text[],
     topic text DEFAULT NULL)
 RETURNS TABLE (email text, suppressed boolean, reason text, expires_at timestamptz,
                scope text)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    IF is_suppressed.configuration_set IS NULL AND is_suppressed.contact_list IS NULL
+       AND is_suppressed.topic IS NULL THEN
+        -- No scope: the global row only, one primary-key lookup an address
+        -- (as fast as before scopes existed).
+        RETURN QUERY
+        SELECT a.e, s.email IS NOT NULL, s.reason, s.expires_at, s.scope
+          FROM unnest(p_emails) WITH ORDINALITY AS a(e, n)
+          LEFT JOIN ses_feedback.suppressions s
+            ON s.email = ses_feedback.normalize_email(a.e)
+           AND s.configuration_set = '' AND s.contact_list = '' AND s.topic = ''
+           AND s.lifted_at IS NULL AND s.expired_at IS NULL
+           AND (s.expires_at IS NULL OR s.expires_at > now())
+         ORDER BY a.n;
+        RETURN;
+    END IF;
+    RETURN QUERY
     SELECT a.e, s.email IS NOT NULL, s.reason, s.expires_at, s.scope
       FROM unnest(p_emails) WITH ORDINALITY AS a(e, n)
       LEFT JOIN LATERAL (
@@ -755,7 +773,8 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
              AND (x.expires_at IS NULL OR x.expires_at > now())
            ORDER BY x.scope <> 'global', ses_feedback.reason_rank(x.reason) DESC
            LIMIT 1) s ON true
-     ORDER BY a.n
+     ORDER BY a.n;
+END
 $$;
 
 -- Manual suppression: the same definition of an address; honours
