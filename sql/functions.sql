@@ -477,8 +477,19 @@ BEGIN
     SELECT max(occurred_at) INTO v_hit FROM sb
      WHERE first IS NOT NULL AND occurred_at - first < v_window;
     IF v_hit IS NOT NULL THEN
-        SELECT n.configuration_set INTO v_cs FROM ses_feedback.notifications n
-         WHERE n.id = p_notification;
+        -- A delivery that leaves the run whole keeps what is there; it never
+        -- creates a suppression, least of all one scoped to its own set.
+        IF EXISTS (SELECT 1 FROM ses_feedback.recipient_events e
+                    WHERE e.notification_id = p_notification AND e.email = p_email
+                      AND e.outcome = 'delivery') THEN
+            RETURN false;
+        END IF;
+        -- The scope is that of the soft bounce that completed the run.
+        SELECT n.configuration_set INTO v_cs
+          FROM ses_feedback.recipient_events e
+          JOIN ses_feedback.notifications n ON n.id = e.notification_id
+         WHERE e.email = p_email AND e.outcome = 'soft_bounce' AND e.occurred_at = v_hit
+         ORDER BY e.id DESC LIMIT 1;
         RETURN ses_feedback.apply_suppression(p_email, 'soft_bounce', v_hit,
             v_hit + coalesce(ses_feedback.policy_interval('soft_bounce_expiry'), '30 days'),
             p_notification, format('%s soft bounces within %s', v_limit, v_window),

@@ -210,6 +210,28 @@ def test_late_delivery_withdraws_the_soft_bounce_suppression_it_breaks():
     assert not sup(a)
 
 
+def cs_message(event, cs):
+    return {"eventType": event, "mail": {"messageId": "m-" + uuid.uuid4().hex,
+                                         "source": "news@example.com",
+                                         "tags": {"ses:configuration-set": [cs]}}}
+
+
+def test_delivery_through_another_set_does_not_create_a_soft_bounce_suppression():
+    """The scope is the set of the soft bounce that completed the run; a
+    delivery re-running the rule never creates a row of its own set."""
+    policy("soft_bounce_scope", "configuration_set")
+    try:
+        a = addr()
+        for d in (9, 8, 6):
+            bounce(a, "Transient", "General", "4.0.0", days_ago=d,
+                   message=cs_message("Bounce", "A"))
+        assert scopes(a) == ["configuration_set=A soft_bounce"]
+        delivery(a, days_ago=0.5, message=cs_message("Delivery", "B"))
+        assert scopes(a) == ["configuration_set=A soft_bounce"]
+    finally:
+        policy("soft_bounce_scope", "global")
+
+
 def test_soft_bounce_limit_window_and_expiry_are_tunable():
     policy("soft_bounce_limit", "2")
     policy("soft_bounce_window", "3 days")
