@@ -795,7 +795,8 @@ DECLARE
     v_any   boolean := false;
 BEGIN
     FOR v_sup IN SELECT * FROM ses_feedback.suppressions
-                  WHERE email = v_email AND lifted_at IS NULL
+                  WHERE email = v_email AND lifted_at IS NULL AND expired_at IS NULL
+                    AND (expires_at IS NULL OR expires_at > now())
                   ORDER BY ses_feedback.reason_rank(reason) DESC FOR UPDATE
     LOOP
         IF v_sup.reason = 'complaint' AND NOT p_force THEN

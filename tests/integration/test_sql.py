@@ -550,6 +550,16 @@ def test_lift_then_new_event_resuppresses_but_old_event_does_not():
                                     "Bounce"], hist
 
 
+def test_unsuppress_leaves_an_expired_complaint_alone_without_force():
+    a = addr()
+    complaint(a)
+    q("UPDATE ses_feedback.suppressions SET expires_at = now() - interval '1 second' "
+      "WHERE email = %s" % lit(a))
+    assert one("SELECT ses_feedback.unsuppress(%s)" % lit(a)) == "f"
+    assert one("SELECT lifted_at IS NULL FROM ses_feedback.suppressions WHERE email = %s"
+               % lit(a)) == "t"
+
+
 def test_lifting_a_complaint_needs_force():
     a = addr()
     complaint(a)
