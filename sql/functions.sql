@@ -507,7 +507,7 @@ BEGIN
            AND contact_list = v_sup.contact_list AND topic = v_sup.topic;
         INSERT INTO ses_feedback.suppression_log
             (email, action, reason, actor, note, notification_id, expires_at, scope)
-        VALUES (p_email, 'unsuppress', 'soft_bounce', 'ses-feedback',
+        VALUES (p_email, 'expire', 'soft_bounce', 'ses-feedback',
                 'the soft bounces no longer make a run (a delivery between them arrived)',
                 p_notification, now(), v_sup.scope);
     END LOOP;

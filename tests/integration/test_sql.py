@@ -204,7 +204,7 @@ def test_late_delivery_withdraws_the_soft_bounce_suppression_it_breaks():
     assert not sup(a)
     assert q("SELECT action, reason, actor FROM ses_feedback.suppression_log WHERE email = %s "
              "ORDER BY id" % lit(a)) == [["suppress", "soft_bounce", "postgres"],
-                                         ["unsuppress", "soft_bounce", "ses-feedback"]]
+                                         ["expire", "soft_bounce", "ses-feedback"]]
     delivery(a, days_ago=0.5)  # after the run: changes nothing more
     bounce(a, "Transient", "General", "4.0.0", days_ago=0.4)
     assert not sup(a)
