@@ -477,8 +477,19 @@ BEGIN
     SELECT max(occurred_at) INTO v_hit FROM sb
      WHERE first IS NOT NULL AND occurred_at - first < v_window;
     IF v_hit IS NOT NULL THEN
-        SELECT n.configuration_set INTO v_cs FROM ses_feedback.notifications n
-         WHERE n.id = p_notification;
+        -- A delivery that leaves the run whole keeps what is there; it never
+        -- creates a suppression, least of all one scoped to its own set.
+        IF EXISTS (SELECT 1 FROM ses_feedback.recipient_events e
+                    WHERE e.notification_id = p_notification AND e.email = p_email
+                      AND e.outcome = 'delivery') THEN
+            RETURN false;
+        END IF;
+        -- The scope is that of the soft bounce that completed the run.
+        SELECT n.configuration_set INTO v_cs
+          FROM ses_feedback.recipient_events e
+          JOIN ses_feedback.notifications n ON n.id = e.notification_id
+         WHERE e.email = p_email AND e.outcome = 'soft_bounce' AND e.occurred_at = v_hit
+         ORDER BY e.id DESC LIMIT 1;
         RETURN ses_feedback.apply_suppression(p_email, 'soft_bounce', v_hit,
             v_hit + coalesce(ses_feedback.policy_interval('soft_bounce_expiry'), '30 days'),
             p_notification, format('%s soft bounces within %s', v_limit, v_window),
@@ -496,7 +507,7 @@ BEGIN
            AND contact_list = v_sup.contact_list AND topic = v_sup.topic;
         INSERT INTO ses_feedback.suppression_log
             (email, action, reason, actor, note, notification_id, expires_at, scope)
-        VALUES (p_email, 'unsuppress', 'soft_bounce', 'ses-feedback',
+        VALUES (p_email, 'expire', 'soft_bounce', 'ses-feedback',
                 'the soft bounces no longer make a run (a delivery between them arrived)',
                 p_notification, now(), v_sup.scope);
     END LOOP;
@@ -803,7 +814,8 @@ DECLARE
     v_any   boolean := false;
 BEGIN
     FOR v_sup IN SELECT * FROM ses_feedback.suppressions
-                  WHERE email = v_email AND lifted_at IS NULL
+                  WHERE email = v_email AND lifted_at IS NULL AND expired_at IS NULL
+                    AND (expires_at IS NULL OR expires_at > now())
                   ORDER BY ses_feedback.reason_rank(reason) DESC FOR UPDATE
     LOOP
         IF v_sup.reason = 'complaint' AND NOT p_force THEN

@@ -204,10 +204,32 @@ def test_late_delivery_withdraws_the_soft_bounce_suppression_it_breaks():
     assert not sup(a)
     assert q("SELECT action, reason, actor FROM ses_feedback.suppression_log WHERE email = %s "
              "ORDER BY id" % lit(a)) == [["suppress", "soft_bounce", "postgres"],
-                                         ["unsuppress", "soft_bounce", "ses-feedback"]]
+                                         ["expire", "soft_bounce", "ses-feedback"]]
     delivery(a, days_ago=0.5)  # after the run: changes nothing more
     bounce(a, "Transient", "General", "4.0.0", days_ago=0.4)
     assert not sup(a)
+
+
+def cs_message(event, cs):
+    return {"eventType": event, "mail": {"messageId": "m-" + uuid.uuid4().hex,
+                                         "source": "news@example.com",
+                                         "tags": {"ses:configuration-set": [cs]}}}
+
+
+def test_delivery_through_another_set_does_not_create_a_soft_bounce_suppression():
+    """The scope is the set of the soft bounce that completed the run; a
+    delivery re-running the rule never creates a row of its own set."""
+    policy("soft_bounce_scope", "configuration_set")
+    try:
+        a = addr()
+        for d in (9, 8, 6):
+            bounce(a, "Transient", "General", "4.0.0", days_ago=d,
+                   message=cs_message("Bounce", "A"))
+        assert scopes(a) == ["configuration_set=A soft_bounce"]
+        delivery(a, days_ago=0.5, message=cs_message("Delivery", "B"))
+        assert scopes(a) == ["configuration_set=A soft_bounce"]
+    finally:
+        policy("soft_bounce_scope", "global")
 
 
 def test_soft_bounce_limit_window_and_expiry_are_tunable():
@@ -526,6 +548,16 @@ def test_lift_then_new_event_resuppresses_but_old_event_does_not():
     # events at their own time, changes at the time they were made
     assert [h[0] for h in hist] == ["Bounce", "Bounce", "suppress", "unsuppress", "suppress",
                                     "Bounce"], hist
+
+
+def test_unsuppress_leaves_an_expired_complaint_alone_without_force():
+    a = addr()
+    complaint(a)
+    q("UPDATE ses_feedback.suppressions SET expires_at = now() - interval '1 second' "
+      "WHERE email = %s" % lit(a))
+    assert one("SELECT ses_feedback.unsuppress(%s)" % lit(a)) == "f"
+    assert one("SELECT lifted_at IS NULL FROM ses_feedback.suppressions WHERE email = %s"
+               % lit(a)) == "t"
 
 
 def test_lifting_a_complaint_needs_force():
