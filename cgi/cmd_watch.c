@@ -93,6 +93,17 @@ watch_in(PGconn *c, void *arg, char *why, size_t whylen)
 	sigdelset(&wait, SIGINT);
 	sigdelset(&wait, SIGTERM);
 	while (!watch_stop) {
+		/* What libpq holds already (a notification can arrive with the
+		 * answer to LISTEN, or with the last input read) is printed
+		 * before waiting for more. */
+		while ((n = PQnotifies(c)) != NULL) {
+			print_change(n->extra, a->json);
+			PQfreemem(n);
+		}
+		if (fflush(stdout) == EOF) {
+			snprintf(why, whylen, "write error: %s", strerror(errno));
+			return -1;
+		}
 		p.fd = PQsocket(c);
 		p.events = POLLIN;
 		p.revents = 0;
@@ -111,14 +122,6 @@ watch_in(PGconn *c, void *arg, char *why, size_t whylen)
 			snprintf(why + strlen(why), whylen - strlen(why),
 			    " (connection to the database lost; changes from now on are not seen "
 			    "until watch is started again)");
-			return -1;
-		}
-		while ((n = PQnotifies(c)) != NULL) {
-			print_change(n->extra, a->json);
-			PQfreemem(n);
-		}
-		if (fflush(stdout) == EOF) {
-			snprintf(why, whylen, "write error: %s", strerror(errno));
 			return -1;
 		}
 	}

@@ -195,6 +195,7 @@ DECLARE
     v_is    boolean := TG_OP <> 'DELETE' AND NEW.lifted_at IS NULL AND NEW.expired_at IS NULL;
     v_row   ses_feedback.suppressions;
     v_state text;
+    v_payload text;
     -- the time of the change itself, not of the transaction's start: it
     -- also keeps two payloads of one transaction distinct, which NOTIFY
     -- would otherwise fold into one (suppressed, lifted, suppressed again)
@@ -226,11 +227,21 @@ BEGIN
     ELSE
         RETURN NULL;
     END IF;
-    PERFORM pg_notify('ses_feedback_suppressions', json_build_object(
+    v_payload := json_build_object(
         'email', v_row.email, 'state', v_state, 'reason', v_row.reason,
         'scope', v_row.scope, 'configuration_set', nullif(v_row.configuration_set, ''),
         'contact_list', nullif(v_row.contact_list, ''), 'topic', nullif(v_row.topic, ''),
-        'at', v_at, 'expires_at', v_row.expires_at)::text);
+        'at', v_at, 'expires_at', v_row.expires_at)::text;
+    -- NOTIFY takes under 8000 bytes; scope parts escaped as \u00XX can
+    -- make more. The change must still commit and be announced: without
+    -- its long scope parts (truncated says so; the row holds them).
+    IF octet_length(v_payload) >= 7900 THEN
+        v_payload := json_build_object(
+            'email', v_row.email, 'state', v_state, 'reason', v_row.reason,
+            'scope', left(v_row.scope, 200), 'truncated', true,
+            'at', v_at, 'expires_at', v_row.expires_at)::text;
+    END IF;
+    PERFORM pg_notify('ses_feedback_suppressions', v_payload);
     RETURN NULL;
 END
 $$;

@@ -1102,3 +1102,19 @@ def test_upgrade_from_schema_1_keeps_data_grants_and_answers():
     assert got == [["duplicate"]], got
     assert q("SELECT ses_feedback.is_suppressed('new@example.com')") == [["t"]]
     D.pg.psql_admin("DROP DATABASE %s" % db)
+
+
+def test_a_change_with_long_escaped_scope_parts_still_commits_and_notifies():
+    """Scope parts of control characters (escaped as \\u00XX) can make a
+    payload over NOTIFY's 8000 bytes: the change commits all the same, and
+    is announced without them."""
+    part = "repeat(chr(1), 250)"
+    q = ("BEGIN; INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at, "
+         "expires_at, configuration_set, contact_list, topic) VALUES ('longscope@example.com', "
+         "'soft_bounce', now(), now(), now() - interval '1 s', %s, %s, %s); "
+         "CALL ses_feedback.expire(); COMMIT" % (part, part, part))
+    r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U", "postgres",
+               "-d", "sesfb", "-c", q])
+    assert r.returncode == 0, r.stderr
+    assert D.pg.query("SELECT expired_at IS NOT NULL FROM ses_feedback.suppressions "
+                      "WHERE email = 'longscope@example.com'") == [["t"]]
