@@ -377,7 +377,15 @@ BEGIN
         RETURN 0;
     END IF;
     v_scope := ses_feedback.scope_of('unsubscribe_scope', p_cs, v_cl, NULL);
-    IF v_lifts AND v_scope IS NOT NULL THEN
+    -- No lift of a scope this same event opts out of (a topic OptOut maps
+    -- to the list's scope when topic_opt_out_scope says contact_list).
+    IF v_lifts AND v_scope IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM jsonb_array_elements(
+                    CASE WHEN jsonb_typeof(v_new->'topicSubscriptionStatus') = 'array'
+                         THEN v_new->'topicSubscriptionStatus' ELSE '[]'::jsonb END) t
+            WHERE jsonb_typeof(t) = 'object' AND t->>'subscriptionStatus' = 'OptOut'
+              AND ses_feedback.scope_of('topic_opt_out_scope', p_cs, v_cl, t->>'topicName')
+                  = v_scope) THEN
         PERFORM ses_feedback.lift_unsubscribe(p_email, v_scope, p_at, p_notification,
             'opted in again to contact list ' || coalesce(v_cl, '(none)'));
     END IF;

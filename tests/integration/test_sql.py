@@ -1118,3 +1118,19 @@ def test_a_change_with_long_escaped_scope_parts_still_commits_and_notifies():
     assert r.returncode == 0, r.stderr
     assert D.pg.query("SELECT expired_at IS NOT NULL FROM ses_feedback.suppressions "
                       "WHERE email = 'longscope@example.com'") == [["t"]]
+
+
+def test_topic_opt_out_at_list_scope_is_not_lifted_by_its_own_event():
+    """With topic_opt_out_scope = contact_list, an event that opts out of a
+    topic (unsubscribeAll false) must not lift the list-wide unsubscribe it
+    maps to: the opt-out holds."""
+    policy("topic_opt_out_scope", "contact_list")
+    try:
+        c = addr()
+        sub_event(c, "News", True, [], days_ago=2)
+        assert scopes(c) == ["contact_list=News unsubscribe"]
+        sub_event(c, "News", False, [("Weekly", "OptOut")], days_ago=1)
+        assert scopes(c) == ["contact_list=News unsubscribe"], scopes(c)
+        assert scoped(c, contact_list="News", topic="Weekly")
+    finally:
+        policy("topic_opt_out_scope", "topic")
