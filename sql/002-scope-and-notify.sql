@@ -26,6 +26,18 @@ ALTER TABLE ses_feedback.suppressions
 ALTER TABLE ses_feedback.suppressions DROP CONSTRAINT suppressions_pkey;
 ALTER TABLE ses_feedback.suppressions
     ADD PRIMARY KEY (email, configuration_set, contact_list, topic);
+-- Schema 1 kept an unsubscribeAll as a global suppression; the default
+-- rule now scopes it to its contact list, and only a suppression of that
+-- scope can be lifted by an opt-in. Re-scope those whose causing
+-- notification names the list. The others (no causing event kept, or none
+-- naming a list) stay global: nothing says which list they were for, so
+-- they go on holding for all mail until lifted with unsuppress().
+UPDATE ses_feedback.suppressions s
+   SET contact_list = left(n.message->'subscription'->>'contactList', 256)
+  FROM ses_feedback.notifications n
+ WHERE s.reason = 'unsubscribe' AND s.configuration_set = '' AND s.contact_list = ''
+   AND n.id = s.notification_id
+   AND coalesce(n.message->'subscription'->>'contactList', '') <> '';
 -- expire() looks only at suppressions in force that have an end.
 CREATE INDEX suppressions_expiring_idx ON ses_feedback.suppressions (expires_at)
     WHERE lifted_at IS NULL AND expired_at IS NULL AND expires_at IS NOT NULL;

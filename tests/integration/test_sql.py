@@ -1065,11 +1065,22 @@ def test_upgrade_from_schema_1_keeps_data_grants_and_answers():
                "-d", db, "-f", dump])
     assert r.returncode == 0, r.stderr
     q = lambda sql: D.pg.query(sql, db)
+    # two schema-1 unsubscribeAll suppressions (global then): one whose
+    # event names its contact list, one whose event is gone
+    q("WITH n AS (INSERT INTO ses_feedback.notifications (sns_message_id, topic_arn, "
+      "sns_type, sns_timestamp, event_type, occurred_at, message) VALUES ('m-unsub', "
+      "'arn:aws:sns:us-east-1:123456789012:ses-events', 'Notification', now(), "
+      "'Subscription', now(), '{\"eventType\": \"Subscription\", \"subscription\": "
+      "{\"contactList\": \"News\", \"newTopicPreferences\": {\"unsubscribeAll\": true}}}') "
+      "RETURNING id) INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at, "
+      "notification_id) SELECT 'unsub@example.com', 'unsubscribe', now(), now(), id FROM n")
+    q("INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at) VALUES "
+      "('unsub-nolist@example.com', 'unsubscribe', now(), now())")
     as_role = lambda role, sql: [r for r in q("SET ROLE %s; %s" % (role, sql)) if r != ["SET"]]
     before = q("SELECT email, reason, lifted_at IS NULL, expires_at FROM "
                "ses_feedback.suppressions ORDER BY email")
     events = q("SELECT count(*) FROM ses_feedback.recipient_events")
-    assert len(before) == 5 and events == [["6"]], (before, events)
+    assert len(before) == 7 and events == [["6"]], (before, events)
     dsn = "host=%s dbname=%s user=postgres" % (D.pg.sock, db)
     r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": dsn}))
     assert r.returncode == 0, r.stderr + r.stdout
@@ -1077,6 +1088,11 @@ def test_upgrade_from_schema_1_keeps_data_grants_and_answers():
         == [str(v) for v in range(1, len(q("SELECT 1 FROM ses_feedback.schema_migrations")) + 1)]
     assert q("SELECT email, reason, lifted_at IS NULL, expires_at FROM "
              "ses_feedback.suppressions ORDER BY email") == before
+    # the unsubscribe whose event names its list now holds for that list
+    # only (an opt-in there can lift it); the other stays global
+    assert q("SELECT email, scope FROM ses_feedback.suppressions WHERE reason = "
+             "'unsubscribe' ORDER BY email") == [["unsub-nolist@example.com", "global"],
+                                                 ["unsub@example.com", "contact_list=News"]]
     assert q("SELECT count(*) FROM ses_feedback.recipient_events") == events
     # the sender's grant survives: is_suppressed() answers as that role
     got = as_role("ses_feedback_sender", "SELECT e, ses_feedback.is_suppressed(e) FROM "
