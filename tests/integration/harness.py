@@ -171,11 +171,13 @@ class Tmp:
 
 
 class Postgres:
-    """A throwaway cluster on a Unix socket in the temp dir. As root it runs
-    as the postgres user, because initdb refuses root."""
+    """A throwaway cluster on a Unix socket in the temp dir (tmp/name). As
+    root it runs as the postgres user, because initdb refuses root. Given
+    primary, a streaming standby of it instead (pg_basebackup -R), reporting
+    itself as application_name app_name; dsn names the sesfb database."""
 
-    def __init__(self, tmp):
-        self.base = tmp.path("pg")
+    def __init__(self, tmp, name="pg", primary=None, app_name="standby"):
+        self.base = tmp.path(name)
         self.data = os.path.join(self.base, "data")
         self.sock = self.base
         self.log = os.path.join(self.base, "postgres.log")
@@ -185,23 +187,36 @@ class Postgres:
             pw = pwd.getpwnam("postgres")
             os.chown(self.base, pw.pw_uid, pw.pw_gid)
             self.as_user = ["runuser", "-u", "postgres", "--"]
-        r = run(self.as_user + [PGBIN + "/initdb", "-D", self.data, "-A", "trust",
-                                "-U", "postgres", "--no-sync", "-E", "UTF8"])
-        if r.returncode != 0:
-            raise RuntimeError("initdb failed: " + r.stderr)
+        self.dsn = "host=%s dbname=sesfb user=postgres" % self.sock
+        if primary is not None:
+            self._pg("pg_basebackup", "-D", self.data, "-h", primary.sock, "-U", "postgres",
+                     "-R", "-X", "stream", "-c", "fast", "--no-sync")
+            # Later lines of postgresql.auto.conf win over the copied ones;
+            # promoted, a standby has no standby of its own to wait for.
+            with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
+                f.write("primary_conninfo = 'host=%s user=postgres application_name=%s'\n"
+                        "synchronous_standby_names = ''\n" % (primary.sock, app_name))
+            self.start()
+            return
+        self._pg("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync",
+                 "-E", "UTF8")
         self.start()
         self.psql_admin("CREATE DATABASE sesfb")
-        self.dsn = "host=%s dbname=sesfb user=postgres" % self.sock
+
+    def _pg(self, prog, *args):
+        r = run(self.as_user + [PGBIN + "/" + prog] + list(args))
+        if r.returncode != 0:
+            raise RuntimeError("%s failed: %s%s" % (prog, r.stderr, r.stdout))
 
     def start(self):
-        r = run(self.as_user + [PGBIN + "/pg_ctl", "-D", self.data, "-l", self.log, "-w",
-                                "-o", "-k %s -c listen_addresses='' -c fsync=off" % self.sock,
-                                "start"])
-        if r.returncode != 0:
-            raise RuntimeError("pg_ctl start failed: " + r.stderr + r.stdout)
+        self._pg("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-o",
+                 "-k %s -c listen_addresses='' -c fsync=off" % self.sock, "start")
 
-    def stop(self):
-        run(self.as_user + [PGBIN + "/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"])
+    def stop(self, mode="fast"):
+        return run(self.as_user + [PGBIN + "/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop"])
+
+    def promote(self):
+        self._pg("pg_ctl", "-D", self.data, "-w", "promote")
 
     def psql_admin(self, sql, db="postgres"):
         r = run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.sock, "-U",

@@ -8,7 +8,6 @@ Every test builds its own clusters, so each runs alone."""
 import datetime
 import json
 import os
-import pwd
 import threading
 import time
 import uuid
@@ -54,62 +53,15 @@ def stop_all():
             pass
 
 
-class Cluster:
-    """A PostgreSQL cluster on a Unix socket of its own, as the postgres
-    user when we are root. primary makes it a streaming standby
-    (pg_basebackup -R) that reports itself as application_name name."""
+class Cluster(H.Postgres):
+    """A cluster of this module (see H.Postgres), stopped by teardown, with
+    sql() answering one text."""
 
     def __init__(self, name, primary=None):
-        self.name = name
-        self.dir = W.tmp.path(name + "-" + uuid.uuid4().hex[:6])
-        self.data = os.path.join(self.dir, "data")
-        self.log = os.path.join(self.dir, "postgres.log")
-        os.makedirs(self.dir)
-        self.as_user = []
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        if primary is None:
-            self._run(["initdb", "-D", self.data, "-A", "trust", "-U", "postgres",
-                       "--no-sync", "-E", "UTF8"])
-            conf = ["wal_level = replica", "max_wal_senders = 5", "fsync = off",
-                    "listen_addresses = ''", "unix_socket_directories = '%s'" % self.dir]
-        else:
-            self._run(["pg_basebackup", "-D", self.data, "-h", primary.dir, "-U",
-                       "postgres", "-R", "-X", "stream", "-c", "fast", "--no-sync"])
-            conf = ["listen_addresses = ''", "unix_socket_directories = '%s'" % self.dir,
-                    "primary_conninfo = 'host=%s user=postgres application_name=%s'"
-                    % (primary.dir, name), "hot_standby = on",
-                    # the base backup copies the primary's ALTER SYSTEM
-                    # settings; promoted, this one has no standby to wait for
-                    "synchronous_standby_names = ''"]
-        self._append("postgresql.auto.conf", conf)
-        self.start()
+        super().__init__(W.tmp, name + "-" + uuid.uuid4().hex[:6], primary=primary,
+                         app_name=name)
+        self.name, self.dir = name, self.sock
         W.stop.append(self.stop)
-
-    def _run(self, cmd):
-        r = H.run(self.as_user + [H.PGBIN + "/" + cmd[0]] + cmd[1:])
-        if r.returncode != 0:
-            raise RuntimeError("%s: %s%s" % (cmd[0], r.stderr, r.stdout))
-        return r
-
-    def _append(self, name, lines):
-        r = H.run(self.as_user + ["sh", "-c", 'cat >> "$1"', "sh",
-                                  os.path.join(self.data, name)],
-                  input="\n".join(lines) + "\n")
-        if r.returncode != 0:
-            raise RuntimeError("appending to %s: %s" % (name, r.stderr))
-
-    def start(self):
-        self._run(["pg_ctl", "-D", self.data, "-l", self.log, "-w", "start"])
-
-    def stop(self, mode="fast"):
-        H.run(self.as_user + [H.PGBIN + "/pg_ctl", "-D", self.data, "-m", mode, "-w",
-                              "stop"])
-
-    def promote(self):
-        self._run(["pg_ctl", "-D", self.data, "-w", "promote"])
 
     def sql(self, q, db="sesfb"):
         r = H.run(["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.dir,
@@ -118,17 +70,13 @@ class Cluster:
             raise RuntimeError("psql on %s: %s" % (self.name, r.stderr))
         return r.stdout.strip()
 
-    def dsn(self):
-        return "host=%s dbname=sesfb user=postgres" % self.dir
-
 
 def migrated_primary(name, sync_standby=None):
     """A primary with the schema migrated; with sync_standby, commits wait
     until that standby has applied them (set after the migration, which
     would otherwise wait for a standby that does not exist yet)."""
     c = Cluster(name)
-    c.sql("CREATE DATABASE sesfb", db="postgres")
-    r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": c.dsn()}))
+    r = H.run([H.BIN, "migrate"], env=H.service_env({"SES_FEEDBACK_DSN": c.dsn}))
     assert r.returncode == 0, r.stderr
     if sync_standby:
         c.sql("ALTER SYSTEM SET synchronous_standby_names = '%s'" % sync_standby, db="postgres")
@@ -328,7 +276,7 @@ def test_is_suppressed_answers_on_a_hot_standby():
         p = migrated_primary("hp", sync_standby="hs")
         s = Cluster("hs", primary=p)
         wait_sync(p, "hs")
-        nginx, _ = service("hot", p.dsn())
+        nginx, _ = service("hot", p.dsn)
         env = signed(message("identity-bounce-permanent.json", "gone@example.com"))
         assert post(nginx.port, env) == 200
         # synchronous_commit = remote_apply: visible on the standby at the 200
@@ -371,7 +319,7 @@ def test_check_config_names_the_host_the_primary_and_the_replication():
         p.sql("ALTER SYSTEM RESET synchronous_standby_names", db="postgres")
         p.sql("SELECT pg_reload_conf()", db="postgres")
         H.wait_for(lambda: p.sql("SHOW synchronous_standby_names") == "", 5, "reload")
-        rc, out = check_config(p.dsn())
+        rc, out = check_config(p.dsn)
         assert rc == 0, out
         assert "ok   database host 1 of 1 (%s, port 5432) is the primary" % p.dir in out, out
         assert "note replication is not synchronous (synchronous_standby_names = ''" in out, out

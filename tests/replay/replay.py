@@ -349,36 +349,6 @@ def serve_user_args():
     return ["--user", getattr(H, "SERVICE_USER", "nobody")]
 
 
-class Standby(H.Postgres):
-    """A streaming standby of primary (pg_basebackup -R), reporting itself
-    as application_name standby, on a socket of its own. Promoted, it is the
-    world's database: the same attributes as H.Postgres."""
-
-    NAME = "standby"
-
-    def __init__(self, tmp, primary):
-        self.base = tmp.path("pg-standby")
-        self.data = os.path.join(self.base, "data")
-        self.sock = self.base
-        self.log = os.path.join(self.base, "postgres.log")
-        os.makedirs(self.base)
-        self.as_user = primary.as_user
-        if self.as_user:
-            st = os.stat(primary.base)
-            os.chown(self.base, st.st_uid, st.st_gid)
-        r = H.run(self.as_user + [H.PGBIN + "/pg_basebackup", "-D", self.data, "-h",
-                                  primary.sock, "-U", "postgres", "-R", "-X", "stream",
-                                  "-c", "fast", "--no-sync"])
-        if r.returncode != 0:
-            raise RuntimeError("pg_basebackup: " + r.stderr)
-        # Later lines of postgresql.auto.conf win over the copied ones.
-        with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
-            f.write("primary_conninfo = 'host=%s user=postgres application_name=%s'\n"
-                    "synchronous_standby_names = ''\n" % (primary.sock, self.NAME))
-        self.start()
-        self.dsn = primary.dsn
-
-
 class World(H.World):
     """The shared world with `serve` on a fixed socket path (so that it can
     be started again there after the supervisor is killed), every `serve`
@@ -407,9 +377,9 @@ class World(H.World):
             return
         try:
             pg = self.pg
-            pg.psql_admin("ALTER SYSTEM SET synchronous_standby_names = '%s'" % Standby.NAME)
+            pg.psql_admin("ALTER SYSTEM SET synchronous_standby_names = 'standby'")
             pg.psql_admin("SELECT pg_reload_conf()")
-            self.standby = Standby(self.tmp, pg)
+            self.standby = H.Postgres(self.tmp, "pg-standby", primary=pg, app_name="standby")
             H.wait_for(lambda: pg.query("SELECT sync_state FROM pg_stat_replication",
                                         db="postgres") == [["sync"]], 20,
                        "the standby streaming synchronously")
@@ -978,16 +948,15 @@ class Injector(threading.Thread):
         w = self.world
         old = w.pg
         f.t_inject = time.monotonic()
-        r = H.run(old.as_user + [H.PGBIN + "/pg_ctl", "-D", old.data, "-m", "immediate", "-w",
-                                 "stop"])
+        r = old.stop("immediate")
         if r.returncode != 0:
             f.problems.append("pg_ctl stop -m immediate failed: " + r.stderr.strip())
         time.sleep(0.3)
         t = time.monotonic()
-        r = H.run(w.standby.as_user + [H.PGBIN + "/pg_ctl", "-D", w.standby.data, "-w",
-                                       "promote"])
-        if r.returncode != 0:
-            f.problems.append("pg_ctl promote failed: " + r.stderr.strip())
+        try:
+            w.standby.promote()
+        except RuntimeError as e:
+            f.problems.append(str(e))
         w.old_primary, w.pg = old, w.standby
         f.t_clear = time.monotonic()
         f.notes.append("primary crashed, standby promoted in %.2fs" % (f.t_clear - t))
