@@ -265,6 +265,7 @@ fcgi_serve(int fd, const struct fcgi_opts *o)
 		response_write(&out, fcgi_put, req.out);
 		handler_response_free(&out);
 		FCGX_Finish_r(&req);
+		handler_after(&h);
 	}
 	FCGX_Free(&req, 1);
 	handler_free(&h);

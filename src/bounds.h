@@ -112,7 +112,8 @@ _Static_assert(LIM_SUBSCRIPTION_ARN_MAX > LIM_SNS_TOPIC_ARN_MAX + 1 + 36,
 #define LIM_CONFIRM_ANSWER_MAX 16384
 /* Any answer to check-config's HTTPS probe. */
 #define LIM_PROBE_ANSWER_MAX 65536
-/* The metrics page. */
-#define LIM_METRICS_MAX 65536
+/* The metrics page: the counters, and five rate gauges for up to 64
+ * configuration sets whose names (64 bytes) may double when escaped. */
+#define LIM_METRICS_MAX 131072
 
 #endif

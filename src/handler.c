@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outcome.h"
+#include "rates.h"
 #include "record.h"
 #include "ses.h"
 #include "sns.h"
@@ -86,6 +87,7 @@ handler_free(struct handler *h)
 	store_free(h->store);
 	http_free(h->http);
 	certcache_free(h->certs);
+	free(h->after_dsn);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -253,6 +255,21 @@ do_metrics(struct txn *t)
 	answer(t, OUTCOME_METRICS);
 	t->out->text = buf_take(&b, &t->out->text_len);
 	t->out->content_type = "text/plain; version=0.0.4";
+	/* The rates come from this location's database, read once the answer
+	 * is out (handler_after), by one process a minute. */
+	free(t->h->after_dsn);
+	t->h->after_dsn = strdup(t->cfg.dsn);
+	t->h->after_prepare = t->cfg.prepare;
+}
+
+void
+handler_after(struct handler *h)
+{
+	if (h->after_dsn == NULL)
+		return;
+	rates_refresh(h->after_dsn, h->after_prepare);
+	free(h->after_dsn);
+	h->after_dsn = NULL;
 }
 
 static void

@@ -21,6 +21,8 @@ struct handler {
 	struct http      *http;  /* owned */
 	struct certcache *certs; /* owned */
 	unsigned long     seq;   /* requests served, for request ids */
+	char *after_dsn;     /* owned; set by a metrics request: the rates to refresh */
+	int   after_prepare; /* ... and that location's SES_FEEDBACK_PREPARE */
 };
 
 struct request {
@@ -53,6 +55,11 @@ void handler_free(struct handler *h);
  * is owned by out: release it with handler_response_free() once the
  * answer is written. */
 void handler_run(struct handler *h, const struct request *r, struct response *out);
+
+/* Work left for after the answer is written, so that no request waits on
+ * it: the sending rates of the metrics, when a scrape found them due
+ * (src/rates.c; one process a minute, bounded by a deadline). */
+void handler_after(struct handler *h);
 
 const char *handler_reason(int status);
 
