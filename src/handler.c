@@ -259,7 +259,6 @@ do_metrics(struct txn *t)
 	 * is out (handler_after), by one process a minute. */
 	free(t->h->after_dsn);
 	t->h->after_dsn = strdup(t->cfg.dsn);
-	t->h->after_prepare = t->cfg.prepare;
 }
 
 void
@@ -267,7 +266,7 @@ handler_after(struct handler *h)
 {
 	if (h->after_dsn == NULL)
 		return;
-	rates_refresh(h->after_dsn, h->after_prepare);
+	rates_refresh(h->after_dsn);
 	free(h->after_dsn);
 	h->after_dsn = NULL;
 }

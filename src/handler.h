@@ -21,8 +21,7 @@ struct handler {
 	struct http      *http;  /* owned */
 	struct certcache *certs; /* owned */
 	unsigned long     seq;   /* requests served, for request ids */
-	char *after_dsn;     /* owned; set by a metrics request: the rates to refresh */
-	int   after_prepare; /* ... and that location's SES_FEEDBACK_PREPARE */
+	char             *after_dsn; /* owned; set by a scrape: whose rates to refresh */
 };
 
 struct request {

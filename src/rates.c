@@ -51,7 +51,7 @@ static const struct db_stmt stmts[] = {
 static int utf8_ok(const char *s);
 
 void
-rates_refresh(const char *dsn, int prepare)
+rates_refresh(const char *dsn)
 {
 	struct metrics_rates r;
 	struct timespec      t0, t1;
@@ -67,7 +67,10 @@ rates_refresh(const char *dsn, int prepare)
 	db = db_new(stmts, sizeof(stmts) / sizeof(stmts[0]), migrate_schema_wanted());
 	st = DB_FAILED;
 	if (db != NULL) {
-		db_set_prepare(db, prepare);
+		/* Sent whole, not prepared: db.c prepares without a deadline,
+		 * and a locked table would hold that for as long as the lock.
+		 * No session SET either (a transaction pooler may be between). */
+		db_set_prepare(db, 0);
 		db_set_deadline(db, RATES_DEADLINE_MS);
 		st = db_run(db, dsn, "sf_rates", NULL, &res, why, sizeof(why));
 	}

@@ -12,10 +12,10 @@
 #include "metrics.h"
 
 /* Refresh the cache from dsn if it is due and this process gets the
- * claim; prepare as SES_FEEDBACK_PREPARE. Call after an answer has been
+ * claim. Call after an answer has been
  * written: it may take a few seconds (bounded), on a connection of its own
  * closed again before it returns. */
-void rates_refresh(const char *dsn, int prepare);
+void rates_refresh(const char *dsn);
 
 /* Turn the statement's result into r. 0, or -1 with why. */
 int rates_parse(const PGresult *res, struct metrics_rates *r, char *why, size_t whylen);
