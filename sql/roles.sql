@@ -32,6 +32,8 @@ GRANT USAGE ON SCHEMA ses_feedback
 -- and store notifications through ingest(). No DELETE, no DDL, no manual
 -- suppression functions.
 GRANT SELECT ON ses_feedback.schema_migrations, ses_feedback.policy TO ses_feedback_writer;
+-- The metrics location reads the rates (and the subscriptions) once a minute.
+GRANT SELECT ON ses_feedback.sending_rates TO ses_feedback_writer;
 GRANT SELECT, INSERT ON ses_feedback.notifications, ses_feedback.recipient_events,
     ses_feedback.suppression_log TO ses_feedback_writer;
 GRANT SELECT, INSERT, UPDATE ON ses_feedback.suppressions, ses_feedback.subscriptions

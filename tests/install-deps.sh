@@ -7,7 +7,7 @@ pkgs="build-essential autoconf automake libtool pkg-config libfcgi-dev libfcgi-b
 libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev libcmocka-dev
 postgresql-15 postgresql-client-15 nginx-light spawn-fcgi openssl ca-certificates
 python3 procps pgbouncer valgrind clang libclang-rt-14-dev
-apache2 libapache2-mod-fcgid dpkg-dev debhelper systemd"
+apache2 libapache2-mod-fcgid dpkg-dev debhelper systemd prometheus faketime"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -29,3 +29,10 @@ if [ ! -e /usr/sbin/policy-rc.d ] && [ "${SES_FEEDBACK_START_SERVICES:-no}" != y
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# prometheus is there for promtool (the alert rules' tests): its daemon
+# must not run, now or at boot. Only when this script installed it.
+case " $missing " in *" prometheus "*)
+	systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+	invoke-rc.d prometheus stop >/dev/null 2>&1 || true
+	update-rc.d prometheus disable >/dev/null 2>&1 || true ;;
+esac

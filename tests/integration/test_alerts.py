@@ -51,7 +51,12 @@ class AlertsWorld(H.World):
     def locations(self):
         return [("/sns", {}),
                 ("/sns-manual", {"SES_FEEDBACK_AUTO_CONFIRM": "off"}),
-                ("/metrics", {"SES_FEEDBACK_ENDPOINT": "metrics"})]
+                ("/metrics", {"SES_FEEDBACK_ENDPOINT": "metrics"}),
+                # as the service runs in production: a login role granted
+                # ses_feedback_writer (made by the test that uses it)
+                ("/metrics-writer", {"SES_FEEDBACK_ENDPOINT": "metrics",
+                                     "SES_FEEDBACK_DSN": "host=%s dbname=sesfb user=alerts_writer"
+                                     % self.pg.sock})]
 
     def start_service(self):
         lib = faketime_lib()
@@ -337,6 +342,22 @@ def test_scrape_answers_from_cache_while_the_query_is_stuck():
         assert "sending rates for the metrics not read" in W.serve.text()
     finally:
         lock.release()
+
+
+def test_refresh_as_the_writer_role():
+    """migrate --roles grants ses_feedback_writer what the refresh reads."""
+    r = H.run([H.BIN, "migrate", "--roles"], env=H.service_env({"SES_FEEDBACK_DSN": W.pg.dsn}))
+    assert r.returncode == 0, r.stderr + r.stdout
+    W.pg.psql_admin("CREATE ROLE alerts_writer LOGIN IN ROLE ses_feedback_writer", db="sesfb")
+    m0 = scrape()
+    t = time.time() + W.offset
+    W.later(61)
+    st, _, _ = H.request(W.port, "GET", "/metrics-writer")
+    assert st == 200
+    m = wait_refreshed(int(t) + 61)
+    assert m["ses_feedback_rates_refresh_errors_total"] == \
+        m0["ses_feedback_rates_refresh_errors_total"], W.serve.text()[-2000:]
+    assert m["ses_feedback_rates_refreshes_total"] == m0["ses_feedback_rates_refreshes_total"] + 1
 
 
 def test_last_notification_time():
