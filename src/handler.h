@@ -17,10 +17,10 @@
 
 /* Per-worker state that outlives requests. */
 struct handler {
-	struct store     *store; /* owned */
-	struct http      *http;  /* owned */
-	struct certcache *certs; /* owned */
-	unsigned long     seq;   /* requests served, for request ids */
+	struct store     *store;     /* owned */
+	struct http      *http;      /* owned */
+	struct certcache *certs;     /* owned */
+	unsigned long     seq;       /* requests served, for request ids */
 	char             *after_dsn; /* owned; set by a scrape: whose rates to refresh */
 };
 

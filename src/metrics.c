@@ -110,8 +110,8 @@ started(void)
 {
 	int64_t zero = 0;
 
-	__atomic_compare_exchange_n(&m->started_at, &zero, (int64_t)time(NULL), 0,
-	    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	__atomic_compare_exchange_n(
+	    &m->started_at, &zero, (int64_t)time(NULL), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 static void
@@ -240,7 +240,10 @@ metrics_label_value(struct buf *out, const char *s)
 		if (*s != '\\' && *s != '"' && *s != '\n')
 			continue;
 		if (buf_add(out, run, (size_t)(s - run)) == -1 ||
-		    buf_adds(out, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n") == -1)
+		    buf_adds(out,
+		        *s == '\\'      ? "\\\\"
+		            : *s == '"' ? "\\\""
+		                        : "\\n") == -1)
 			return -1;
 		run = s + 1;
 	}
@@ -363,7 +366,8 @@ render_rate(struct buf *out, const struct metrics_rates *r, const char *name, co
 				return -1;
 			continue;
 		}
-		if (buf_addf(out, "%s{scope=\"configuration_set\",configuration_set=\"", name) == -1 ||
+		if (buf_addf(out, "%s{scope=\"configuration_set\",configuration_set=\"", name) ==
+		        -1 ||
 		    metrics_label_value(out, row->name) == -1 || buf_addf(out, "\"} %s\n", v) == -1)
 			return -1;
 	}
@@ -426,10 +430,12 @@ render_rates(struct buf *out)
 	        "volume not shown in the rates (only the %d largest are, and names of at most %d "
 	        "bytes).\n# TYPE ses_feedback_rates_configuration_sets_omitted gauge\n"
 	        "ses_feedback_rates_configuration_sets_omitted %lu\n",
-	        r.seconds, METRICS_RATE_SETS, METRICS_RATE_NAME_MAX, (unsigned long)r.omitted) == -1)
+	        r.seconds, METRICS_RATE_SETS, METRICS_RATE_NAME_MAX,
+	        (unsigned long)r.omitted) == -1)
 		return -1;
 	if (render_rate(out, &r, "ses_feedback_sending_delivered",
-	        "Deliveries within the rate window, as of the last refresh (sending_rates.delivered).",
+	        "Deliveries within the rate window, as of the last refresh "
+	        "(sending_rates.delivered).",
 	        offsetof(struct metrics_rate, delivered), 0) == -1 ||
 	    render_rate(out, &r, "ses_feedback_sending_hard_bounces",
 	        "Hard bounces within the rate window (sending_rates.hard_bounces).",

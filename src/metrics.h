@@ -43,8 +43,12 @@ void metrics_add(enum metrics_counter c, uint64_t n);
 #define METRICS_RATE_SETS        64 /* configuration sets shown; the rest counted */
 #define METRICS_RATE_NAME_MAX    64 /* bytes of a name (SES allows 64 characters) */
 
-enum metrics_sub_status { METRICS_SUB_PENDING, METRICS_SUB_CONFIRMED, METRICS_SUB_UNSUBSCRIBED,
-	METRICS_SUB__COUNT };
+enum metrics_sub_status {
+	METRICS_SUB_PENDING,
+	METRICS_SUB_CONFIRMED,
+	METRICS_SUB_UNSUBSCRIBED,
+	METRICS_SUB__COUNT
+};
 
 /* One row of ses_feedback.sending_rates. A rate is NaN when the view has
  * none (nothing sent, nothing delivered). */

@@ -38,13 +38,19 @@ static const struct db_stmt stmts[] = {
 	    "WITH r AS (SELECT * FROM ses_feedback.sending_rates "
 	    "            WHERE scope IN ('all', 'configuration_set')) "
 	    "(SELECT scope, name, delivered, hard_bounces, complaints, bounce_rate_pct, "
-	    "        complaint_rate_pct, (SELECT count(*) FROM r WHERE scope = 'configuration_set') "
-	    "   FROM r WHERE scope = 'all' OR octet_length(name) <= " STR(METRICS_RATE_NAME_MAX)
-	    "  ORDER BY scope = 'all' DESC, delivered + hard_bounces DESC, name "
-	    "  LIMIT " STR(METRICS_RATE_SETS) " + 1) "
-	    "UNION ALL "
-	    "SELECT 'subscription', status, count(*), NULL, NULL, NULL, NULL, NULL "
-	    "  FROM ses_feedback.subscriptions GROUP BY status",
+	    "        complaint_rate_pct, (SELECT count(*) FROM r WHERE scope = "
+	    "'configuration_set') "
+	    "   FROM r WHERE scope = 'all' OR octet_length(name) <= " STR(
+	        METRICS_RATE_NAME_MAX) "  ORDER BY scope = 'all' DESC, delivered + hard_bounces "
+	                               "DESC, name "
+	                               "  LIMIT " STR(
+	                                   METRICS_RATE_SETS) " + 1) "
+	                                                      "UNION ALL "
+	                                                      "SELECT 'subscription', status, "
+	                                                      "count(*), NULL, NULL, NULL, NULL, "
+	                                                      "NULL "
+	                                                      "  FROM ses_feedback.subscriptions "
+	                                                      "GROUP BY status",
 	    0 },
 };
 
@@ -76,7 +82,8 @@ rates_refresh(const char *dsn)
 	}
 	if (st == DB_OK && rates_parse(res, &r, why, sizeof(why)) == 0) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		r.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		r.seconds =
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		metrics_rates_store(&r, (int64_t)time(NULL));
 	} else {
 		metrics_rates_failed();
