@@ -415,6 +415,9 @@ def test_hostile_and_too_many_configuration_sets():
 
 
 def test_every_series_is_documented():
+    send("Delivery", "marketing")
+    scrape()
+    wait_refreshed(1)  # the rates' series are there
     names = set(re.findall(r"^# TYPE (ses_feedback_\w+) ", scrape_raw(), re.M))
     assert len(names) > 15, names
     man = open(os.path.join(H.TOP, "doc", "ses-feedback.8")).read().replace("\\_", "_")
