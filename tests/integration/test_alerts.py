@@ -10,8 +10,8 @@ promtool.
 The service's clock is moved with libfaketime (Debian's faketime), through
 a file the test rewrites, so that "a minute later" takes no minute; the
 tests that need it are skipped without it."""
-import copy
 import datetime
+import glob
 import json
 import os
 import re
@@ -459,3 +459,20 @@ def test_promtool_checks_and_unit_tests_the_rules():
     for a in alerts:
         n = len(re.findall(r"alertname: %s\n" % a, tests))
         assert n >= 2, "%s is tested %d times (firing and not firing wanted)" % (a, n)
+
+
+def test_no_crash_or_sanitizer_report_in_the_logs():
+    """Last on purpose: serve stopped, so that its workers' exit (and a leak
+    report, when built with the sanitizers) is in its log."""
+    W.serve.stop()
+    marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+             "Segmentation fault")
+    found = []
+    for path in glob.glob(os.path.join(W.tmp.dir, "*.log")):
+        with open(path, errors="replace") as f:
+            text = f.read()
+        found += [(os.path.basename(path), m) for m in marks if m in text]
+        if os.path.basename(path).startswith("serve"):
+            found += [(path, line) for line in text.splitlines()
+                      if "killed by signal" in line]
+    assert not found, found
