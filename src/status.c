@@ -78,7 +78,7 @@ static const char css[] =
     "figure{margin:0}figcaption{color:var(--mute);font-size:.9em}"
     "svg.chart{width:100%;height:auto;display:block;border:1px solid var(--line);"
     "border-radius:6px;background:var(--bg)}"
-    "svg text{font:11px system-ui,sans-serif;fill:var(--mute)}"
+    "svg text{font:12px system-ui,sans-serif;fill:var(--mute)}"
     "svg .axis{stroke:var(--line)}svg .grid{stroke:var(--line);stroke-dasharray:2 3}"
     "svg .b-ok{fill:#1a7f37;fill-opacity:.08}svg .b-above{fill:#d4a72c;fill-opacity:.14}"
     "svg .b-review{fill:#fb8f44;fill-opacity:.14}svg .b-pause{fill:#cf222e;fill-opacity:.12}"
@@ -107,6 +107,7 @@ static const char css[] =
     "thead th{position:sticky;top:0;background:var(--soft)}"
     "tr.hot td{background:#fff5f5}"
     ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px}"
+    ".charts>div{min-width:0}"
     "footer{color:var(--mute);font-size:.85em;padding-top:20px;padding-bottom:20px}"
     "@media (max-width:600px){body{font-size:14px}.charts{grid-template-columns:1fr}"
     ".card .big{font-size:2.1em}nav.bar{flex-direction:column;align-items:stretch}"
@@ -698,7 +699,7 @@ page_head(struct out *o, struct json_object *doc, const struct status_query *q)
 	esc(o, str(doc, "rate_window") != NULL ? str(doc, "rate_window") : "7 days");
 	put(o, " (policy rate_window). Generated at <time>");
 	esc(o, str(doc, "generated_at"));
-	put(o, "</time>.</p></header>");
+	put(o, "</time>.</p>");
 }
 
 /* Days links, the selectors (one plain GET form per kind) and the search. */
@@ -766,7 +767,7 @@ page_nav(struct out *o, struct json_object *doc, const struct status_query *q)
 	        "maxlength=\"%d\" autocomplete=\"off\" placeholder=\"someone@example.com\" value=\"",
 	    STATUS_QUERY_MAX);
 	esc(o, q->q);
-	put(o, "\"> <button type=\"submit\">Search</button></form></nav>");
+	put(o, "\"> <button type=\"submit\">Search</button></form></nav></header>");
 }
 
 static const char *
@@ -932,10 +933,10 @@ page_now(struct out *o, struct json_object *doc)
 
 /* ---- charts -------------------------------------------------------------- */
 
-#define CW  640.0 /* viewBox width */
-#define CH  240.0 /* viewBox height */
-#define CL  52.0  /* left margin: y labels */
-#define CR  84.0  /* right margin: band labels */
+#define CW  480.0 /* viewBox width: about the size it is shown at, so text stays legible */
+#define CH  250.0 /* viewBox height */
+#define CL  44.0  /* left margin: y labels */
+#define CR  78.0  /* right margin: band labels */
 #define CT  12.0
 #define CB  30.0 /* bottom margin: x labels */
 #define PW  (CW - CL - CR)
@@ -1020,7 +1021,7 @@ line_chart(struct out *o, struct json_object *days, const char *key, const char 
     const char *title, const struct band *bands, size_t nbands)
 {
 	size_t n = len_of(days), i;
-	double top = bands[nbands - 1].at * 1.25, step, v, lo;
+	double top = bands[nbands - 1].at * 1.25, step, v, lo, ly;
 	int    ok, pen = 0, points = 0;
 
 	for (i = 0; i < n; i++) {
@@ -1053,13 +1054,19 @@ line_chart(struct out *o, struct json_object *days, const char *key, const char 
 		lo = hi;
 	}
 	y_axis(o, top, step, "%");
-	for (i = 0; i < nbands; i++) {
+	/* Threshold labels from the top down, each at least a line below
+	 * the one above it, so that squeezed bands stay readable. */
+	for (i = nbands, ly = 0; i-- > 0;) {
+		double y = ypos(bands[i].at, top), t = y + 4;
+
 		if (bands[i].at > top)
 			continue;
+		if (ly > 0 && t < ly + 13)
+			t = ly + 13;
+		ly = t;
 		putf(o, "<line class=\"th th-%s\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
 		        "<text class=\"tl-%s\" x=\"%.1f\" y=\"%.1f\">%s</text>",
-		    bands[i].cls, CL, CL + PW, ypos(bands[i].at, top), ypos(bands[i].at, top),
-		    bands[i].cls, CL + PW + 4, ypos(bands[i].at, top) + 4, bands[i].label);
+		    bands[i].cls, CL, CL + PW, y, y, bands[i].cls, CL + PW + 4, t, bands[i].label);
 	}
 	/* The line breaks where a day has no volume (a null rate). */
 	put(o, "<path class=\"rate\" d=\"");
@@ -1172,7 +1179,7 @@ page_suppressions(struct out *o, struct json_object *doc)
 		step = 1;
 	w = PW / (double)(n > 0 ? n : 1) * 0.8;
 	put(o, "<section id=\"suppressions\" aria-labelledby=\"supp-h\"><h2 id=\"supp-h\">"
-	       "Suppressions added per day</h2>");
+	       "Suppressions added per day</h2><div class=\"charts\"><div>");
 	putf(o, "<figure><svg class=\"chart\" id=\"supp-chart\" viewBox=\"0 0 %.0f %.0f\" "
 	        "role=\"img\" aria-labelledby=\"supp-chart-t\"><title id=\"supp-chart-t\">"
 	        "Suppressions added per day by reason, %zu days; the table below has every value"
@@ -1200,7 +1207,7 @@ page_suppressions(struct out *o, struct json_object *doc)
 	put(o, "</svg><figcaption><ul class=\"legend\">");
 	for (r = 0; r < NREASONS; r++)
 		putf(o, "<li><span class=\"r-%s\"></span>%s</li>", reasons[r], reason_words[r]);
-	put(o, "</ul></figcaption></figure>");
+	put(o, "</ul></figcaption></figure></div><div>");
 	put(o, "<div class=\"scroll\"><table id=\"supp-table\"><caption>Suppressions added per "
 	       "day by reason, newest first</caption><thead><tr><th>Day</th>");
 	for (r = 0; r < NREASONS; r++)
@@ -1215,7 +1222,7 @@ page_suppressions(struct out *o, struct json_object *doc)
 			cell(o, "n", str(e, reasons[r]));
 		put(o, "</tr>");
 	}
-	put(o, "</tbody></table></div></section>");
+	put(o, "</tbody></table></div></div></div></section>");
 }
 
 static void
