@@ -283,8 +283,8 @@ do_status(struct txn *t)
 		refuse(t, OUTCOME_BAD_REQUEST, says, "status page query: %s", why);
 		return;
 	}
-	switch (status_page(t->h->status, t->cfg.dsn, t->cfg.prepare, &q, &html, &len, t->why,
-	    sizeof(t->why))) {
+	switch (status_page(
+	    t->h->status, t->cfg.dsn, t->cfg.prepare, &q, &html, &len, t->why, sizeof(t->why))) {
 	case STATUS_OK:
 		answer(t, OUTCOME_STATUS);
 		t->out->text = html;

@@ -18,11 +18,11 @@
 
 /* Per-worker state that outlives requests. */
 struct handler {
-	struct store     *store; /* owned */
-	struct http      *http;  /* owned */
-	struct certcache *certs; /* owned */
+	struct store     *store;  /* owned */
+	struct http      *http;   /* owned */
+	struct certcache *certs;  /* owned */
 	struct status    *status; /* owned: the status page's own connection */
-	unsigned long     seq;   /* requests served, for request ids */
+	unsigned long     seq;    /* requests served, for request ids */
 };
 
 struct request {

@@ -130,7 +130,7 @@ static void esc(struct out *o, const char *s);
 static void url(struct out *o, const char *s);
 static void href(struct out *o, int days, const char *scope, const char *name, const char *q);
 
-static const char *str(struct json_object *o, const char *key);
+static const char         *str(struct json_object *o, const char *key);
 static struct json_object *arr(struct json_object *o, const char *key);
 static size_t              len_of(struct json_object *a);
 static struct json_object *at(struct json_object *a, size_t i);
@@ -192,7 +192,7 @@ hexval(int c)
 static int
 utf8_ok(const unsigned char *p, size_t n)
 {
-	size_t i = 0, k, need;
+	size_t        i = 0, k, need;
 	unsigned long cp, min;
 
 	while (i < n) {
@@ -226,8 +226,7 @@ utf8_ok(const unsigned char *p, size_t n)
  * NUL-terminated). 0, or -1 with why: a bad escape, a control character,
  * no UTF-8, or too long. */
 static int
-decode(const char *key, const char *p, size_t n, char *out, size_t outlen, char *why,
-    size_t whylen)
+decode(const char *key, const char *p, size_t n, char *out, size_t outlen, char *why, size_t whylen)
 {
 	size_t i, o = 0;
 	int    hi, lo, c;
@@ -237,7 +236,8 @@ decode(const char *key, const char *p, size_t n, char *out, size_t outlen, char 
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			if (n - i < 3 || (hi = hexval(p[i + 1])) < 0 || (lo = hexval(p[i + 2])) < 0) {
+			if (n - i < 3 || (hi = hexval(p[i + 1])) < 0 ||
+			    (lo = hexval(p[i + 2])) < 0) {
 				snprintf(why, whylen, "bad %%-escape in %s", key);
 				return -1;
 			}
@@ -266,12 +266,12 @@ int
 status_query_parse(const char *qs, struct status_query *q, char *why, size_t whylen)
 {
 	static const char *const keys[] = { "days", "scope", "name", "q" };
-	char        days[8] = "", scope[sizeof(q->scope)] = "";
-	char       *vals[4];
-	size_t      sizes[4];
-	int         seen[4] = { 0, 0, 0, 0 };
-	const char *p, *amp, *eq;
-	size_t      k, n;
+	char                     days[8] = "", scope[sizeof(q->scope)] = "";
+	char                    *vals[4];
+	size_t                   sizes[4];
+	int                      seen[4] = { 0, 0, 0, 0 };
+	const char              *p, *amp, *eq;
+	size_t                   k, n;
 
 	memset(q, 0, sizeof(*q));
 	vals[0] = days, sizes[0] = sizeof(days);
@@ -282,6 +282,10 @@ status_query_parse(const char *qs, struct status_query *q, char *why, size_t why
 		qs = "";
 	if (strlen(qs) > STATUS_QS_MAX) {
 		snprintf(why, whylen, "query string longer than %d bytes", STATUS_QS_MAX);
+		return -1;
+	}
+	if (*qs != '\0' && qs[strlen(qs) - 1] == '&') {
+		snprintf(why, whylen, "query string ends with '&'");
 		return -1;
 	}
 	for (p = qs; *p != '\0'; p = *amp != '\0' ? amp + 1 : amp) {
@@ -298,14 +302,16 @@ status_query_parse(const char *qs, struct status_query *q, char *why, size_t why
 			if (strlen(keys[k]) == n && memcmp(p, keys[k], n) == 0)
 				break;
 		if (k == 4) {
-			snprintf(why, whylen, "unknown query parameter (days, scope, name and q are known)");
+			snprintf(why, whylen,
+			    "unknown query parameter (days, scope, name and q are known)");
 			return -1;
 		}
 		if (seen[k]++) {
 			snprintf(why, whylen, "%s given twice", keys[k]);
 			return -1;
 		}
-		if (decode(keys[k], eq + 1, (size_t)(amp - eq - 1), vals[k], sizes[k], why, whylen) == -1)
+		if (decode(keys[k], eq + 1, (size_t)(amp - eq - 1), vals[k], sizes[k], why,
+		        whylen) == -1)
 			return -1;
 	}
 	if (!seen[0] || strcmp(days, "30") == 0)
@@ -654,11 +660,13 @@ status_render(struct json_object *doc, const struct status_query *q, struct buf 
 	page_latest(&o, doc);
 	page_domains(&o, doc);
 	page_subscriptions(&o, doc);
-	put(&o, "</main><footer><p>Rendered by ses-feedback " PACKAGE_VERSION " from "
-	        "ses_feedback.status_page() at ");
+	put(&o,
+	    "</main><footer><p>Rendered by ses-feedback " PACKAGE_VERSION " from "
+	    "ses_feedback.status_page() at ");
 	esc(&o, str(doc, "generated_at"));
-	put(&o, ". Rates are computed as the sending_rates view computes them.</p></footer>"
-	        "</body></html>\n");
+	put(&o,
+	    ". Rates are computed as the sending_rates view computes them.</p></footer>"
+	    "</body></html>\n");
 	if (o.err) {
 		buf_free(b);
 		return -1;
@@ -679,9 +687,10 @@ scope_word(const char *scope)
 static void
 page_head(struct out *o, struct json_object *doc, const struct status_query *q)
 {
-	put(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	       "<meta name=\"referrer\" content=\"no-referrer\"><title>");
+	put(o,
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	    "<meta name=\"referrer\" content=\"no-referrer\"><title>");
 	if (strcmp(q->scope, "all") != 0) {
 		esc(o, q->name);
 		put(o, " \xe2\x80\x93 ");
@@ -706,11 +715,11 @@ page_head(struct out *o, struct json_object *doc, const struct status_query *q)
 static void
 page_nav(struct out *o, struct json_object *doc, const struct status_query *q)
 {
-	static const int          days[] = { 7, 30, 90 };
-	static const char *const  kinds[] = { "identity", "configuration_set" };
-	struct json_object       *sel = arr(doc, "selector"), *e;
-	size_t                    i, k, n;
-	const char               *sc, *nm;
+	static const int         days[] = { 7, 30, 90 };
+	static const char *const kinds[] = { "identity", "configuration_set" };
+	struct json_object      *sel = arr(doc, "selector"), *e;
+	size_t                   i, k, n;
+	const char              *sc, *nm;
 
 	put(o, "<nav class=\"bar\" aria-label=\"Choose what to show\"><span class=\"days\">");
 	for (i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
@@ -731,10 +740,11 @@ page_nav(struct out *o, struct json_object *doc, const struct status_query *q)
 				n++;
 		if (n == 0)
 			continue;
-		putf(o, "<form method=\"get\" class=\"pick\" id=\"pick-%s\">"
-		        "<input type=\"hidden\" name=\"days\" value=\"%d\">"
-		        "<input type=\"hidden\" name=\"scope\" value=\"%s\">"
-		        "<label for=\"sel-%s\">%s</label> <select id=\"sel-%s\" name=\"name\">",
+		putf(o,
+		    "<form method=\"get\" class=\"pick\" id=\"pick-%s\">"
+		    "<input type=\"hidden\" name=\"days\" value=\"%d\">"
+		    "<input type=\"hidden\" name=\"scope\" value=\"%s\">"
+		    "<label for=\"sel-%s\">%s</label> <select id=\"sel-%s\" name=\"name\">",
 		    kinds[k], q->days, kinds[k], kinds[k], scope_word(kinds[k]), kinds[k]);
 		if (strcmp(q->scope, kinds[k]) != 0)
 			put(o, "<option value=\"\" disabled selected>choose\xe2\x80\xa6</option>");
@@ -753,18 +763,21 @@ page_nav(struct out *o, struct json_object *doc, const struct status_query *q)
 		}
 		putf(o, "</select> <button type=\"submit\">Show</button></form>");
 	}
-	putf(o, "<form method=\"get\" role=\"search\" id=\"search\">"
-	        "<input type=\"hidden\" name=\"days\" value=\"%d\">",
+	putf(o,
+	    "<form method=\"get\" role=\"search\" id=\"search\">"
+	    "<input type=\"hidden\" name=\"days\" value=\"%d\">",
 	    q->days);
 	if (strcmp(q->scope, "all") != 0) {
-		putf(o, "<input type=\"hidden\" name=\"scope\" value=\"%s\">"
-		        "<input type=\"hidden\" name=\"name\" value=\"",
+		putf(o,
+		    "<input type=\"hidden\" name=\"scope\" value=\"%s\">"
+		    "<input type=\"hidden\" name=\"name\" value=\"",
 		    q->scope);
 		esc(o, q->name);
 		put(o, "\">");
 	}
-	putf(o, "<label for=\"q\">Address</label> <input type=\"search\" id=\"q\" name=\"q\" "
-	        "maxlength=\"%d\" autocomplete=\"off\" placeholder=\"someone@example.com\" value=\"",
+	putf(o,
+	    "<label for=\"q\">Address</label> <input type=\"search\" id=\"q\" name=\"q\" "
+	    "maxlength=\"%d\" autocomplete=\"off\" placeholder=\"someone@example.com\" value=\"",
 	    STATUS_QUERY_MAX);
 	esc(o, q->q);
 	put(o, "\"> <button type=\"submit\">Search</button></form></nav></header>");
@@ -794,8 +807,9 @@ page_warnings(struct out *o, struct json_object *doc)
 		if ((e = at(subs, i)) == NULL || (w = str(e, "warning")) == NULL)
 			continue;
 		if (n++ == 0)
-			put(o, "<section class=\"warn\" id=\"warnings\" aria-labelledby=\"warn-h\">"
-			       "<h2 id=\"warn-h\">&#9888; Subscriptions need attention</h2><ul>");
+			put(o,
+			    "<section class=\"warn\" id=\"warnings\" aria-labelledby=\"warn-h\">"
+			    "<h2 id=\"warn-h\">&#9888; Subscriptions need attention</h2><ul>");
 		put(o, "<li><code>");
 		esc(o, str(e, "topic_arn"));
 		put(o, "</code> \xe2\x80\x94 ");
@@ -820,8 +834,9 @@ page_search(struct out *o, struct json_object *doc)
 	if (!json_object_object_get_ex(doc, "search", &s) || s == NULL ||
 	    !json_object_is_type(s, json_type_object))
 		return;
-	put(o, "<section id=\"search-result\" aria-labelledby=\"search-h\"><h2 id=\"search-h\">"
-	       "Search: <q>");
+	put(o,
+	    "<section id=\"search-result\" aria-labelledby=\"search-h\"><h2 id=\"search-h\">"
+	    "Search: <q>");
 	esc(o, str(s, "query"));
 	put(o, "</q></h2>");
 	email = str(s, "email");
@@ -836,12 +851,14 @@ page_search(struct out *o, struct json_object *doc)
 			active++;
 	put(o, "<p class=\"verdict\"><code>");
 	esc(o, email);
-	put(o, active > 0 ? "</code>: <strong>suppressed</strong>.</p>"
-	                  : "</code>: <strong>not suppressed</strong>.</p>");
-	put(o, "<div class=\"wide\"><table id=\"search-suppressions\"><caption>Suppressions of this "
-	       "address</caption><thead><tr><th>State</th><th>Scope</th><th>Configuration set</th>"
-	       "<th>Contact list</th><th>Topic</th><th>Reason</th><th class=\"n\">Count</th>"
-	       "<th>First</th><th>Last</th><th>Expires</th><th>Lifted</th></tr></thead><tbody>");
+	put(o,
+	    active > 0 ? "</code>: <strong>suppressed</strong>.</p>"
+	               : "</code>: <strong>not suppressed</strong>.</p>");
+	put(o,
+	    "<div class=\"wide\"><table id=\"search-suppressions\"><caption>Suppressions of this "
+	    "address</caption><thead><tr><th>State</th><th>Scope</th><th>Configuration set</th>"
+	    "<th>Contact list</th><th>Topic</th><th>Reason</th><th class=\"n\">Count</th>"
+	    "<th>First</th><th>Last</th><th>Expires</th><th>Lifted</th></tr></thead><tbody>");
 	for (i = 0; i < len_of(sup); i++) {
 		if ((e = at(sup, i)) == NULL)
 			continue;
@@ -864,8 +881,9 @@ page_search(struct out *o, struct json_object *doc)
 		put(o, "<tr><td colspan=\"11\">none</td></tr>");
 	put(o, "</tbody></table></div>");
 	hist = arr(s, "history");
-	put(o, "<div class=\"scroll\"><table id=\"search-history\"><caption>History, newest first"
-	       "</caption><thead><tr><th>At</th><th>What</th><th>Detail</th></tr></thead><tbody>");
+	put(o,
+	    "<div class=\"scroll\"><table id=\"search-history\"><caption>History, newest first"
+	    "</caption><thead><tr><th>At</th><th>What</th><th>Detail</th></tr></thead><tbody>");
 	for (i = 0; i < len_of(hist); i++) {
 		if ((e = at(hist, i)) == NULL)
 			continue;
@@ -884,8 +902,9 @@ static void
 card(struct out *o, const char *id, const char *title, const char *rate, const char *status,
     const char *count, const char *count_what, const char *of, const char *of_what)
 {
-	putf(o, "<div class=\"card %s\" id=\"%s\"><h3>%s</h3><p class=\"big\"><data class=\"v\" "
-	        "value=\"",
+	putf(o,
+	    "<div class=\"card %s\" id=\"%s\"><h3>%s</h3><p class=\"big\"><data class=\"v\" "
+	    "value=\"",
 	    status_class(status), id, title);
 	esc(o, rate != NULL ? rate : "");
 	put(o, "\">");
@@ -926,21 +945,22 @@ page_now(struct out *o, struct json_object *doc)
 	card(o, "complaint-now", "Complaint rate", str(c, "complaint_rate_pct"),
 	    str(c, "complaint_status"), str(c, "complaints"), "complaints", str(c, "delivered"),
 	    "delivered");
-	put(o, "</div><p class=\"meta\">AWS: keep bounces under 2&#8239;%, review at 5&#8239;%, "
-	       "sending may be paused at 10&#8239;%; complaints under 0.1&#8239;%, review at "
-	       "0.1&#8239;%, pause possible at 0.5&#8239;%.</p></section>");
+	put(o,
+	    "</div><p class=\"meta\">AWS: keep bounces under 2&#8239;%, review at 5&#8239;%, "
+	    "sending may be paused at 10&#8239;%; complaints under 0.1&#8239;%, review at "
+	    "0.1&#8239;%, pause possible at 0.5&#8239;%.</p></section>");
 }
 
 /* ---- charts -------------------------------------------------------------- */
 
-#define CW  480.0 /* viewBox width: about the size it is shown at, so text stays legible */
-#define CH  250.0 /* viewBox height */
-#define CL  44.0  /* left margin: y labels */
-#define CR  78.0  /* right margin: band labels */
-#define CT  12.0
-#define CB  30.0 /* bottom margin: x labels */
-#define PW  (CW - CL - CR)
-#define PH  (CH - CT - CB)
+#define CW 480.0 /* viewBox width: about the size it is shown at, so text stays legible */
+#define CH 250.0 /* viewBox height */
+#define CL 44.0  /* left margin: y labels */
+#define CR 78.0  /* right margin: band labels */
+#define CT 12.0
+#define CB 30.0 /* bottom margin: x labels */
+#define PW (CW - CL - CR)
+#define PH (CH - CT - CB)
 
 /* A round axis top at least top, with its tick step. */
 static double
@@ -970,6 +990,8 @@ ypos(double v, double top)
 {
 	if (v > top)
 		v = top;
+	if (v < 0)
+		v = 0;
 	return CT + PH - PH * v / top;
 }
 
@@ -1000,8 +1022,8 @@ y_axis(struct out *o, double top, double step, const char *unit)
 	int    i;
 
 	for (i = 0, v = 0; v <= top + step / 1000 && i < 50; i++, v = step * i) {
-		putf(o, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", CL,
-		    CL + PW, ypos(v, top), ypos(v, top));
+		putf(o, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>",
+		    CL, CL + PW, ypos(v, top), ypos(v, top));
 		putf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g%s</text>", CL - 6,
 		    ypos(v, top) + 4, v, unit);
 	}
@@ -1029,9 +1051,13 @@ line_chart(struct out *o, struct json_object *days, const char *key, const char 
 		if (ok && v > top)
 			top = v;
 	}
+	/* A rate is a percentage: the axis ends at 100 whatever came. */
+	if (top > 100)
+		top = 100;
 	top = nice_top(top, &step);
-	putf(o, "<figure><svg class=\"chart\" id=\"%s\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
-	        "aria-labelledby=\"%s-t\"><title id=\"%s-t\">%s per day, %zu days",
+	putf(o,
+	    "<figure><svg class=\"chart\" id=\"%s\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
+	    "aria-labelledby=\"%s-t\"><title id=\"%s-t\">%s per day, %zu days",
 	    id, CW, CH, id, id, title, n);
 	if (n > 0) {
 		put(o, " from ");
@@ -1047,8 +1073,9 @@ line_chart(struct out *o, struct json_object *days, const char *key, const char 
 		if (hi > top)
 			hi = top;
 		if (hi > lo)
-			putf(o, "<rect class=\"b-%s\" x=\"%.1f\" width=\"%.1f\" y=\"%.1f\" "
-			        "height=\"%.1f\"/>",
+			putf(o,
+			    "<rect class=\"b-%s\" x=\"%.1f\" width=\"%.1f\" y=\"%.1f\" "
+			    "height=\"%.1f\"/>",
 			    i == 0 ? "ok" : bands[i - 1].cls, CL, PW, ypos(hi, top),
 			    ypos(lo, top) - ypos(hi, top));
 		lo = hi;
@@ -1064,8 +1091,9 @@ line_chart(struct out *o, struct json_object *days, const char *key, const char 
 		if (ly > 0 && t < ly + 13)
 			t = ly + 13;
 		ly = t;
-		putf(o, "<line class=\"th th-%s\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-		        "<text class=\"tl-%s\" x=\"%.1f\" y=\"%.1f\">%s</text>",
+		putf(o,
+		    "<line class=\"th th-%s\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+		    "<text class=\"tl-%s\" x=\"%.1f\" y=\"%.1f\">%s</text>",
 		    bands[i].cls, CL, CL + PW, y, y, bands[i].cls, CL + PW + 4, t, bands[i].label);
 	}
 	/* The line breaks where a day has no volume (a null rate). */
@@ -1093,8 +1121,9 @@ line_chart(struct out *o, struct json_object *days, const char *key, const char 
 		put(o, " %</title></circle>");
 	}
 	if (points == 0)
-		putf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no volume in these days"
-		        "</text>",
+		putf(o,
+		    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no volume in these days"
+		    "</text>",
 		    CL + PW / 2, CT + PH / 2);
 	x_labels(o, days, n, xpos);
 	put(o, "</svg></figure>");
@@ -1108,9 +1137,10 @@ rate_table(struct out *o, struct json_object *days, const char *id, const char *
 	struct json_object *e;
 	size_t              i;
 
-	putf(o, "<div class=\"scroll\"><table id=\"%s\"><caption>%s</caption><thead><tr>"
-	        "<th>Day</th><th class=\"n\">Delivered</th><th class=\"n\">%s</th>"
-	        "<th class=\"n\">Rate %%</th></tr></thead><tbody>",
+	putf(o,
+	    "<div class=\"scroll\"><table id=\"%s\"><caption>%s</caption><thead><tr>"
+	    "<th>Day</th><th class=\"n\">Delivered</th><th class=\"n\">%s</th>"
+	    "<th class=\"n\">Rate %%</th></tr></thead><tbody>",
 	    id, caption, count_head);
 	for (i = len_of(days); i-- > 0;) {
 		if ((e = at(days, i)) == NULL)
@@ -1132,17 +1162,22 @@ page_rates(struct out *o, struct json_object *doc)
 		{ 5, "review", "review 5 %" }, { 10, "pause", "pause 10 %" } };
 	static const struct band complaint[] = { { 0.1, "review", "review 0.1 %" },
 		{ 0.5, "pause", "pause 0.5 %" } };
-	struct json_object *days = arr(doc, "daily");
+	struct json_object      *days = arr(doc, "daily");
 
-	put(o, "<section id=\"rates\" aria-labelledby=\"rates-h\"><h2 id=\"rates-h\">Daily rates"
-	       "</h2><div class=\"charts\"><div><h3>Bounce rate</h3>");
-	line_chart(o, days, "bounce_rate_pct", "bounce-chart", "Bounce rate (hard bounces over "
-	    "delivered plus hard bounces)", bounce, 3);
+	put(o,
+	    "<section id=\"rates\" aria-labelledby=\"rates-h\"><h2 id=\"rates-h\">Daily rates"
+	    "</h2><div class=\"charts\"><div><h3>Bounce rate</h3>");
+	line_chart(o, days, "bounce_rate_pct", "bounce-chart",
+	    "Bounce rate (hard bounces over "
+	    "delivered plus hard bounces)",
+	    bounce, 3);
 	rate_table(o, days, "bounce-table", "Bounce rate per day, newest first", "hard_bounces",
 	    "Hard bounces", "bounce_rate_pct");
 	put(o, "</div><div><h3>Complaint rate</h3>");
-	line_chart(o, days, "complaint_rate_pct", "complaint-chart", "Complaint rate (complaints "
-	    "over delivered)", complaint, 2);
+	line_chart(o, days, "complaint_rate_pct", "complaint-chart",
+	    "Complaint rate (complaints "
+	    "over delivered)",
+	    complaint, 2);
 	rate_table(o, days, "complaint-table", "Complaint rate per day, newest first", "complaints",
 	    "Complaints", "complaint_rate_pct");
 	put(o, "</div></div></section>");
@@ -1174,16 +1209,22 @@ page_suppressions(struct out *o, struct json_object *doc)
 		if (sum > top)
 			top = sum;
 	}
+	/* Past 2^50 a double no longer counts every suppression; no day has
+	 * that many. */
+	if (top > 1125899906842624.0)
+		top = 1125899906842624.0;
 	top = nice_top(top < 5 ? 5 : top, &step);
 	if (step < 1)
 		step = 1;
 	w = PW / (double)(n > 0 ? n : 1) * 0.8;
-	put(o, "<section id=\"suppressions\" aria-labelledby=\"supp-h\"><h2 id=\"supp-h\">"
-	       "Suppressions added per day</h2><div class=\"charts\"><div>");
-	putf(o, "<figure><svg class=\"chart\" id=\"supp-chart\" viewBox=\"0 0 %.0f %.0f\" "
-	        "role=\"img\" aria-labelledby=\"supp-chart-t\"><title id=\"supp-chart-t\">"
-	        "Suppressions added per day by reason, %zu days; the table below has every value"
-	        "</title>",
+	put(o,
+	    "<section id=\"suppressions\" aria-labelledby=\"supp-h\"><h2 id=\"supp-h\">"
+	    "Suppressions added per day</h2><div class=\"charts\"><div>");
+	putf(o,
+	    "<figure><svg class=\"chart\" id=\"supp-chart\" viewBox=\"0 0 %.0f %.0f\" "
+	    "role=\"img\" aria-labelledby=\"supp-chart-t\"><title id=\"supp-chart-t\">"
+	    "Suppressions added per day by reason, %zu days; the table below has every value"
+	    "</title>",
 	    CW, CH, n);
 	y_axis(o, top, step, "");
 	for (i = 0; i < n; i++) {
@@ -1193,9 +1234,12 @@ page_suppressions(struct out *o, struct json_object *doc)
 			if ((c = i64(e, reasons[r])) <= 0)
 				continue;
 			h = PH * (double)c / top;
+			if (h > y - CT)
+				h = y - CT;
 			y -= h;
-			putf(o, "<rect class=\"r-%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-			        "height=\"%.1f\"><title>",
+			putf(o,
+			    "<rect class=\"r-%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+			    "height=\"%.1f\"><title>",
 			    reasons[r], xbar(i, n) - w / 2, y, w, h);
 			esc(o, str(e, "day"));
 			putf(o, ": %s ", reason_words[r]);
@@ -1208,8 +1252,9 @@ page_suppressions(struct out *o, struct json_object *doc)
 	for (r = 0; r < NREASONS; r++)
 		putf(o, "<li><span class=\"r-%s\"></span>%s</li>", reasons[r], reason_words[r]);
 	put(o, "</ul></figcaption></figure></div><div>");
-	put(o, "<div class=\"scroll\"><table id=\"supp-table\"><caption>Suppressions added per "
-	       "day by reason, newest first</caption><thead><tr><th>Day</th>");
+	put(o,
+	    "<div class=\"scroll\"><table id=\"supp-table\"><caption>Suppressions added per "
+	    "day by reason, newest first</caption><thead><tr><th>Day</th>");
 	for (r = 0; r < NREASONS; r++)
 		putf(o, "<th class=\"n\">%s</th>", reason_words[r]);
 	put(o, "</tr></thead><tbody>");
@@ -1231,10 +1276,11 @@ page_latest(struct out *o, struct json_object *doc)
 	struct json_object *l = arr(doc, "latest"), *e;
 	size_t              i;
 
-	put(o, "<section id=\"latest\" aria-labelledby=\"latest-h\"><h2 id=\"latest-h\">Latest "
-	       "suppressions and lifts</h2><div class=\"wide\"><table id=\"latest-table\"><thead>"
-	       "<tr><th>At</th><th>Address</th><th>Action</th><th>Reason</th><th>Scope</th>"
-	       "<th>By</th><th>Note</th></tr></thead><tbody>");
+	put(o,
+	    "<section id=\"latest\" aria-labelledby=\"latest-h\"><h2 id=\"latest-h\">Latest "
+	    "suppressions and lifts</h2><div class=\"wide\"><table id=\"latest-table\"><thead>"
+	    "<tr><th>At</th><th>Address</th><th>Action</th><th>Reason</th><th>Scope</th>"
+	    "<th>By</th><th>Note</th></tr></thead><tbody>");
 	for (i = 0; i < len_of(l); i++) {
 		if ((e = at(l, i)) == NULL)
 			continue;
@@ -1263,13 +1309,15 @@ page_domains(struct out *o, struct json_object *doc)
 	struct json_object *l = arr(doc, "domains"), *e;
 	size_t              i;
 
-	put(o, "<section id=\"domains\" aria-labelledby=\"domains-h\"><h2 id=\"domains-h\">"
-	       "Domains that bounce most (last ");
+	put(o,
+	    "<section id=\"domains\" aria-labelledby=\"domains-h\"><h2 id=\"domains-h\">"
+	    "Domains that bounce most (last ");
 	esc(o, str(doc, "rate_window") != NULL ? str(doc, "rate_window") : "7 days");
-	put(o, ")</h2><div class=\"wide\"><table id=\"domains-table\"><thead><tr><th>Domain</th>"
-	       "<th class=\"n\">Hard bounces</th><th class=\"n\">Soft bounces</th>"
-	       "<th class=\"n\">Complaints</th><th class=\"n\">Delivered</th><th>Last</th></tr>"
-	       "</thead><tbody>");
+	put(o,
+	    ")</h2><div class=\"wide\"><table id=\"domains-table\"><thead><tr><th>Domain</th>"
+	    "<th class=\"n\">Hard bounces</th><th class=\"n\">Soft bounces</th>"
+	    "<th class=\"n\">Complaints</th><th class=\"n\">Delivered</th><th>Last</th></tr>"
+	    "</thead><tbody>");
 	for (i = 0; i < len_of(l); i++) {
 		if ((e = at(l, i)) == NULL)
 			continue;
@@ -1294,10 +1342,11 @@ page_subscriptions(struct out *o, struct json_object *doc)
 	const char         *w;
 	size_t              i;
 
-	put(o, "<section id=\"subscriptions\" aria-labelledby=\"subs-h\"><h2 id=\"subs-h\">SNS "
-	       "subscriptions</h2><div class=\"wide\"><table id=\"subs-table\"><thead><tr>"
-	       "<th>Topic</th><th>Status</th><th>Changed</th><th>Last notification</th>"
-	       "<th>Warning</th></tr></thead><tbody>");
+	put(o,
+	    "<section id=\"subscriptions\" aria-labelledby=\"subs-h\"><h2 id=\"subs-h\">SNS "
+	    "subscriptions</h2><div class=\"wide\"><table id=\"subs-table\"><thead><tr>"
+	    "<th>Topic</th><th>Status</th><th>Changed</th><th>Last notification</th>"
+	    "<th>Warning</th></tr></thead><tbody>");
 	for (i = 0; i < len_of(l); i++) {
 		if ((e = at(l, i)) == NULL)
 			continue;

@@ -19,10 +19,10 @@
 
 /* What the query string asked for, checked. */
 struct status_query {
-	int  days;                        /* 7, 30 or 90 */
-	char scope[24];                   /* all, identity, configuration_set */
-	char name[STATUS_NAME_MAX + 1];   /* "(all)" for all */
-	char q[STATUS_QUERY_MAX + 1];     /* the search, "" for none */
+	int  days;                      /* 7, 30 or 90 */
+	char scope[24];                 /* all, identity, configuration_set */
+	char name[STATUS_NAME_MAX + 1]; /* "(all)" for all */
+	char q[STATUS_QUERY_MAX + 1];   /* the search, "" for none */
 };
 
 enum status_result {
