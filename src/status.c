@@ -113,8 +113,10 @@ static const char css[] =
     ".card .big{font-size:2.1em}nav.bar{flex-direction:column;align-items:stretch}"
     "nav.bar select,nav.bar input{max-width:none;flex:1;min-width:0}}"
     "@media print{nav.bar,form{display:none}body{font-size:11pt}"
+    ".charts{grid-template-columns:1fr 1fr}"
     ".scroll,.wide{max-height:none;overflow:visible;border:0}"
-    "th,td{white-space:normal}thead th{position:static}section{break-inside:avoid-page}"
+    "th,td{white-space:normal}td:first-child{white-space:nowrap}thead th{position:static}"
+    "section{break-inside:avoid-page}"
     "a{color:inherit;text-decoration:none}}";
 
 /* A page under construction: once an append fails, the rest are no-ops
@@ -145,10 +147,10 @@ static void        page_search(struct out *o, struct json_object *doc);
 static void        page_now(struct out *o, struct json_object *doc);
 static void        page_rates(struct out *o, struct json_object *doc);
 static void        page_suppressions(struct out *o, struct json_object *doc);
-static void        page_latest(struct out *o, struct json_object *doc);
-static void        page_domains(struct out *o, struct json_object *doc);
-static void        page_subscriptions(struct out *o, struct json_object *doc);
-static void        cell(struct out *o, const char *cls, const char *s);
+static void page_latest(struct out *o, struct json_object *doc, const struct status_query *q);
+static void page_domains(struct out *o, struct json_object *doc);
+static void page_subscriptions(struct out *o, struct json_object *doc);
+static void cell(struct out *o, const char *cls, const char *s);
 
 struct status *
 status_new(void)
@@ -657,7 +659,7 @@ status_render(struct json_object *doc, const struct status_query *q, struct buf 
 	page_now(&o, doc);
 	page_rates(&o, doc);
 	page_suppressions(&o, doc);
-	page_latest(&o, doc);
+	page_latest(&o, doc, q);
 	page_domains(&o, doc);
 	page_subscriptions(&o, doc);
 	put(&o,
@@ -1271,7 +1273,7 @@ page_suppressions(struct out *o, struct json_object *doc)
 }
 
 static void
-page_latest(struct out *o, struct json_object *doc)
+page_latest(struct out *o, struct json_object *doc, const struct status_query *q)
 {
 	struct json_object *l = arr(doc, "latest"), *e;
 	size_t              i;
@@ -1287,7 +1289,8 @@ page_latest(struct out *o, struct json_object *doc)
 		put(o, "<tr>");
 		cell(o, NULL, str(e, "at"));
 		put(o, "<td><a href=\"");
-		href(o, 30, "all", "(all)", str(e, "email"));
+		/* a search for the address, keeping what the page shows */
+		href(o, q->days, q->scope, q->name, str(e, "email"));
 		put(o, "#search-result\">");
 		esc(o, str(e, "email"));
 		put(o, "</a></td>");

@@ -224,3 +224,27 @@ def test_screenshots_desktop_and_phone():
         B.cdp("Emulation.clearDeviceMetricsOverride")
     for p in paths:
         print("# screenshot %s" % p, flush=True)
+
+
+def test_print_shows_everything_without_controls():
+    need_browser()
+    import base64
+    B.get(base() + "?days=90")
+    B.cdp("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        nav = B.script("return getComputedStyle(document.querySelector('nav.bar')).display")
+        assert nav == "none", nav
+        boxes = B.script("return [...document.querySelectorAll('.scroll')].map("
+                         "e => [getComputedStyle(e).maxHeight, e.scrollHeight - e.clientHeight])")
+        assert boxes and all(m == "none" and clipped <= 1 for m, clipped in boxes), boxes
+        p = B.screenshot(os.path.join(OUT, "status-print.png"), 800)
+    finally:
+        B.cdp("Emulation.setEmulatedMedia", {"media": ""})
+    pdf = B.cdp("Page.printToPDF", {"printBackground": False, "paperWidth": 8.27,
+                                    "paperHeight": 11.69})
+    path = os.path.join(OUT, "status.pdf")
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(pdf["data"]))
+    assert os.path.getsize(path) > 10000
+    print("# screenshot %s" % p, flush=True)
+    print("# print %s" % path, flush=True)
