@@ -70,6 +70,17 @@ CREATE TABLE ses_feedback.rollup_domain_days (
         INCLUDE (hard_bounces, soft_bounces, complaints, delivered, last_at)
 );
 
+-- The status page's ten worst domains: the domains that bounced (few rows)
+-- ranked first, then the other counts of those ten only.
+CREATE INDEX rollup_domain_days_bounced_idx ON ses_feedback.rollup_domain_days (day, domain)
+    INCLUDE (hard_bounces, soft_bounces) WHERE hard_bounces + soft_bounces > 0;
+CREATE INDEX rollup_domain_hours_bounced_idx ON ses_feedback.rollup_domain_hours (hour, domain)
+    INCLUDE (hard_bounces, soft_bounces) WHERE hard_bounces + soft_bounces > 0;
+CREATE INDEX rollup_domain_days_domain_idx ON ses_feedback.rollup_domain_days (domain, day)
+    INCLUDE (complaints, delivered, last_at);
+CREATE INDEX rollup_domain_hours_domain_idx ON ses_feedback.rollup_domain_hours (domain, hour)
+    INCLUDE (complaints, delivered, last_at);
+
 -- suppression_log rows per UTC day of at, action and reason.
 CREATE TABLE ses_feedback.rollup_suppression_days (
     day     date NOT NULL,

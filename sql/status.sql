@@ -153,8 +153,7 @@ BEGIN
                        'soft_bounces', t.soft_bounces, 'complaints', t.complaints,
                        'delivered', t.delivered, 'last_at', ses_feedback.utc_text(t.last_at))
                    ORDER BY t.hard_bounces DESC, t.soft_bounces DESC, t.domain)
-              FROM (SELECT * FROM ses_feedback.top_bouncing_domains
-                     ORDER BY hard_bounces DESC, soft_bounces DESC, domain LIMIT 10) t),
+              FROM ses_feedback.top_domains(10) t),
             '[]'::jsonb),
         'subscriptions', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
@@ -207,7 +206,8 @@ REVOKE EXECUTE ON FUNCTION ses_feedback.utc_text(timestamptz),
     ses_feedback.unfolded_events(timestamptz, timestamptz),
     ses_feedback.unfolded_suppression_log(), ses_feedback.unfolded_notifications(),
     ses_feedback.rate_since(), ses_feedback.rate_hours_from(), ses_feedback.rate_hours_to(),
-    ses_feedback.rate_days_from(), ses_feedback.rate_days_to() FROM PUBLIC;
+    ses_feedback.rate_days_from(), ses_feedback.rate_days_to(), ses_feedback.top_domains(integer)
+    FROM PUBLIC;
 
 -- The status page runs as the handler's role (the writer), dashboards as
 -- the reader: both read the rate views, which read the rollup and call
@@ -225,7 +225,7 @@ BEGIN
             ' ses_feedback.unfolded_suppression_log(), ses_feedback.unfolded_notifications(),'
             ' ses_feedback.rate_since(), ses_feedback.rate_hours_from(),'
             ' ses_feedback.rate_hours_to(), ses_feedback.rate_days_from(),'
-            ' ses_feedback.rate_days_to() TO %I', v_role);
+            ' ses_feedback.rate_days_to(), ses_feedback.top_domains(integer) TO %I', v_role);
         EXECUTE format('GRANT SELECT ON ses_feedback.sending_rates,'
             ' ses_feedback.top_bouncing_domains, ses_feedback.rollup_hours,'
             ' ses_feedback.rollup_days, ses_feedback.rollup_domain_hours,'

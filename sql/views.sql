@@ -420,6 +420,80 @@ SELECT domain, sum(hard_bounces)::bigint AS hard_bounces, sum(soft_bounces)::big
  GROUP BY 1
 HAVING sum(hard_bounces) + sum(soft_bounces) > 0;
 
+-- The first p_limit rows of top_bouncing_domains in its order (hard
+-- bounces, soft bounces, domain), the same numbers, read the short way:
+-- the domains that bounced are ranked from the rollup rows that hold a
+-- bounce, and only the chosen ones are summed in full. The status page's.
+CREATE OR REPLACE FUNCTION ses_feedback.top_domains(p_limit integer)
+RETURNS TABLE (domain text, hard_bounces bigint, soft_bounces bigint, complaints bigint,
+               delivered bigint, last_at timestamptz)
+LANGUAGE sql STABLE AS $$
+    WITH live AS MATERIALIZED (   -- the partial hours at the edges and what is not folded
+        SELECT split_part(e.email, '@', 2) AS domain, (e.outcome = 'hard_bounce')::int AS h,
+               (e.outcome = 'soft_bounce')::int AS s, (e.event_type = 'Complaint')::int AS c,
+               (e.event_type = 'Delivery')::int AS d, e.occurred_at AS at
+          FROM ses_feedback.recipient_events e
+         WHERE ((e.occurred_at > ses_feedback.rate_since()
+                 AND e.occurred_at < ses_feedback.rate_hours_from())
+                OR e.occurred_at >= ses_feedback.rate_hours_to())
+           AND e.email IS NOT NULL
+        UNION ALL
+        SELECT split_part(u.email, '@', 2), (u.outcome = 'hard_bounce')::int,
+               (u.outcome = 'soft_bounce')::int, (u.event_type = 'Complaint')::int,
+               (u.event_type = 'Delivery')::int, u.occurred_at
+          FROM ses_feedback.unfolded_events(ses_feedback.rate_hours_from(),
+                                            ses_feedback.rate_hours_to()) u
+         WHERE u.email IS NOT NULL
+    ), ranked AS (
+        SELECT b.domain, sum(b.h)::bigint AS hard_bounces, sum(b.s)::bigint AS soft_bounces
+          FROM (SELECT r.domain, r.hard_bounces AS h, r.soft_bounces AS s
+                  FROM ses_feedback.rollup_domain_days r
+                 WHERE r.day >= (ses_feedback.rate_days_from() AT TIME ZONE 'UTC')::date
+                   AND r.day < (ses_feedback.rate_days_to() AT TIME ZONE 'UTC')::date
+                   AND r.hard_bounces + r.soft_bounces > 0
+                UNION ALL
+                SELECT r.domain, r.hard_bounces, r.soft_bounces
+                  FROM ses_feedback.rollup_domain_hours r
+                 WHERE r.hour >= ses_feedback.rate_hours_from()
+                   AND r.hour < ses_feedback.rate_days_from()
+                   AND r.hard_bounces + r.soft_bounces > 0
+                UNION ALL
+                SELECT r.domain, r.hard_bounces, r.soft_bounces
+                  FROM ses_feedback.rollup_domain_hours r
+                 WHERE r.hour >= ses_feedback.rate_days_to()
+                   AND r.hour < ses_feedback.rate_hours_to()
+                   AND r.hard_bounces + r.soft_bounces > 0
+                UNION ALL
+                SELECT l.domain, l.h, l.s FROM live l WHERE l.h + l.s > 0) b
+         GROUP BY b.domain
+         ORDER BY 2 DESC, 3 DESC, 1
+         LIMIT p_limit
+    )
+    SELECT k.domain, k.hard_bounces, k.soft_bounces, o.complaints, o.delivered, o.last_at
+      FROM ranked k
+     CROSS JOIN LATERAL (
+        SELECT coalesce(sum(x.c), 0)::bigint AS complaints,
+               coalesce(sum(x.d), 0)::bigint AS delivered, max(x.at) AS last_at
+          FROM (SELECT r.complaints AS c, r.delivered AS d, r.last_at AS at
+                  FROM ses_feedback.rollup_domain_days r
+                 WHERE r.domain = k.domain
+                   AND r.day >= (ses_feedback.rate_days_from() AT TIME ZONE 'UTC')::date
+                   AND r.day < (ses_feedback.rate_days_to() AT TIME ZONE 'UTC')::date
+                UNION ALL
+                SELECT r.complaints, r.delivered, r.last_at
+                  FROM ses_feedback.rollup_domain_hours r
+                 WHERE r.domain = k.domain AND r.hour >= ses_feedback.rate_hours_from()
+                   AND r.hour < ses_feedback.rate_days_from()
+                UNION ALL
+                SELECT r.complaints, r.delivered, r.last_at
+                  FROM ses_feedback.rollup_domain_hours r
+                 WHERE r.domain = k.domain AND r.hour >= ses_feedback.rate_days_to()
+                   AND r.hour < ses_feedback.rate_hours_to()
+                UNION ALL
+                SELECT l.c, l.d, l.at FROM live l WHERE l.domain = k.domain) x) o
+     ORDER BY 2 DESC, 3 DESC, 1
+$$;
+
 -- Subscriptions waiting for an operator, or gone.
 CREATE OR REPLACE VIEW ses_feedback.subscriptions_needing_attention AS
 SELECT topic_arn, status, subscribe_url, updated_at
