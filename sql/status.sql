@@ -35,33 +35,56 @@ BEGIN
         p_name := '(all)';
     END IF;
     v_first := v_today - (p_days - 1);
+    -- Fold first, in a statement of its own, so that what follows reads
+    -- the rollup with what arrived until now (or, if another session is
+    -- folding, reads the rest live).
+    PERFORM ses_feedback.rollup_fold();
     RETURN (
     WITH days AS (
         SELECT d::date AS day FROM generate_series(v_first, v_today, interval '1 day') d
     ), ev AS (
-        SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS day,
-               count(*) FILTER (WHERE e.event_type = 'Delivery') AS delivered,
-               count(*) FILTER (WHERE e.event_type = 'Bounce' AND e.outcome = 'hard_bounce')
-                   AS hard_bounces,
-               count(*) FILTER (WHERE e.event_type = 'Complaint'
-                                  AND e.complaint_feedback_type IS DISTINCT FROM 'not-spam')
-                   AS complaints
-          FROM ses_feedback.recipient_events e
-          JOIN ses_feedback.notifications n ON n.id = e.notification_id
-         WHERE e.occurred_at >= v_first::timestamp AT TIME ZONE 'UTC'
-           AND e.occurred_at < (v_today + 1)::timestamp AT TIME ZONE 'UTC'
+        SELECT r.day, r.delivered, r.hard_bounces, r.complaints
+          FROM ses_feedback.rollup_days r
+         WHERE r.day >= v_first AND r.day <= v_today
            AND (p_scope = 'all'
-                OR (p_scope = 'identity' AND coalesce(n.source, '(none)') = p_name)
+                OR (p_scope = 'identity' AND coalesce(r.source, '(none)') = p_name)
                 OR (p_scope = 'configuration_set'
-                    AND coalesce(n.configuration_set, '(none)') = p_name))
-         GROUP BY 1
+                    AND coalesce(r.configuration_set, '(none)') = p_name))
+        UNION ALL
+        SELECT (u.occurred_at AT TIME ZONE 'UTC')::date, (u.event_type = 'Delivery')::int,
+               (u.event_type = 'Bounce' AND u.outcome = 'hard_bounce')::int,
+               (u.event_type = 'Complaint'
+                AND u.complaint_feedback_type IS DISTINCT FROM 'not-spam')::int
+          FROM ses_feedback.unfolded_events(v_first::timestamp AT TIME ZONE 'UTC',
+                                            (v_today + 1)::timestamp AT TIME ZONE 'UTC') u
+         WHERE p_scope = 'all'
+            OR (p_scope = 'identity' AND coalesce(u.source, '(none)') = p_name)
+            OR (p_scope = 'configuration_set' AND coalesce(u.configuration_set, '(none)') = p_name)
+    ), evd AS (
+        SELECT ev.day, sum(ev.delivered) AS delivered, sum(ev.hard_bounces) AS hard_bounces,
+               sum(ev.complaints) AS complaints
+          FROM ev GROUP BY ev.day
     ), sl AS (
-        SELECT (l.at AT TIME ZONE 'UTC')::date AS day, l.reason, count(*) AS n
-          FROM ses_feedback.suppression_log l
-         WHERE l.action = 'suppress'
-           AND l.at >= v_first::timestamp AT TIME ZONE 'UTC'
-           AND l.at < (v_today + 1)::timestamp AT TIME ZONE 'UTC'
+        SELECT x.day, x.reason, sum(x.n) AS n
+          FROM (SELECT r.day, r.reason, r.n FROM ses_feedback.rollup_suppression_days r
+                 WHERE r.action = 'suppress' AND r.day >= v_first AND r.day <= v_today
+                UNION ALL
+                SELECT (l.at AT TIME ZONE 'UTC')::date, l.reason, 1
+                  FROM ses_feedback.unfolded_suppression_log() l
+                 WHERE l.action = 'suppress') x
+         WHERE x.day >= v_first AND x.day <= v_today
          GROUP BY 1, 2
+    ), names AS (
+        SELECT r.source, r.configuration_set FROM ses_feedback.rollup_days r
+        UNION
+        SELECT u.source, u.configuration_set
+          FROM ses_feedback.unfolded_events('-infinity', 'infinity') u
+    ), topics AS (
+        SELECT x.topic_arn, max(x.at) AS at
+          FROM (SELECT t.topic_arn, t.last_received_at AS at FROM ses_feedback.rollup_topics t
+                UNION ALL
+                SELECT u.topic_arn, u.received_at FROM ses_feedback.unfolded_notifications() u) x
+         GROUP BY 1
     ), r AS (
         SELECT * FROM ses_feedback.sending_rates s WHERE s.scope = p_scope AND s.name = p_name
     )
@@ -74,13 +97,10 @@ BEGIN
                              ORDER BY s.o, s.name)
               FROM (SELECT 0 AS o, 'all' AS scope, '(all)' AS name
                     UNION
-                    SELECT 1, 'identity', coalesce(n.source, '(none)')
-                      FROM ses_feedback.notifications n
-                     WHERE n.event_type IS NOT NULL
+                    SELECT 1, 'identity', coalesce(names.source, '(none)') FROM names
                     UNION
-                    SELECT 2, 'configuration_set', coalesce(n.configuration_set, '(none)')
-                      FROM ses_feedback.notifications n
-                     WHERE n.event_type IS NOT NULL) s),
+                    SELECT 2, 'configuration_set', coalesce(names.configuration_set, '(none)')
+                      FROM names) s),
         'current', (
             SELECT jsonb_build_object(
                 'delivered', coalesce(r.delivered, 0), 'hard_bounces', coalesce(r.hard_bounces, 0),
@@ -101,7 +121,7 @@ BEGIN
                        'complaint_rate_pct', round(100.0 * ev.complaints
                            / nullif(ev.delivered, 0), 3)::text)
                    ORDER BY d.day)
-              FROM days d LEFT JOIN ev ON ev.day = d.day),
+              FROM days d LEFT JOIN evd ev ON ev.day = d.day),
         'suppressions_daily', (
             SELECT jsonb_agg(jsonb_build_object(
                        'day', d.day::text,
@@ -133,8 +153,7 @@ BEGIN
                        'soft_bounces', t.soft_bounces, 'complaints', t.complaints,
                        'delivered', t.delivered, 'last_at', ses_feedback.utc_text(t.last_at))
                    ORDER BY t.hard_bounces DESC, t.soft_bounces DESC, t.domain)
-              FROM (SELECT * FROM ses_feedback.top_bouncing_domains
-                     ORDER BY hard_bounces DESC, soft_bounces DESC, domain LIMIT 10) t),
+              FROM ses_feedback.top_domains(10) t),
             '[]'::jsonb),
         'subscriptions', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
@@ -146,9 +165,9 @@ BEGIN
                                          OR s.last_at < now() - interval '24 hours'
                                        THEN 'silent' END)
                    ORDER BY s.topic_arn)
-              FROM (SELECT s.*, (SELECT max(n.received_at) FROM ses_feedback.notifications n
-                                  WHERE n.topic_arn = s.topic_arn) AS last_at
-                      FROM ses_feedback.subscriptions s) s), '[]'::jsonb),
+              FROM (SELECT s.*, t.at AS last_at
+                      FROM ses_feedback.subscriptions s
+                      LEFT JOIN topics t ON t.topic_arn = s.topic_arn) s), '[]'::jsonb),
         'search', CASE WHEN p_search IS NOT NULL THEN jsonb_build_object(
             'query', p_search, 'email', v_email,
             'suppressions', coalesce((
@@ -183,23 +202,44 @@ END
 $$;
 
 REVOKE EXECUTE ON FUNCTION ses_feedback.utc_text(timestamptz),
-    ses_feedback.status_page(integer, text, text, text) FROM PUBLIC;
+    ses_feedback.status_page(integer, text, text, text), ses_feedback.rollup_fold(),
+    ses_feedback.unfolded_events(timestamptz, timestamptz),
+    ses_feedback.unfolded_suppression_log(), ses_feedback.unfolded_notifications(),
+    ses_feedback.rate_since(), ses_feedback.rate_hours_from(), ses_feedback.rate_hours_to(),
+    ses_feedback.rate_days_from(), ses_feedback.rate_days_to(), ses_feedback.top_domains(integer)
+    FROM PUBLIC;
 
--- The status page runs as the handler's role (the writer) and dashboards
--- as the reader; a migrate without --roles keeps both working.
+-- The status page runs as the handler's role (the writer), dashboards as
+-- the reader: both read the rate views, which read the rollup and call
+-- the functions of views.sql. Granted here, on every migrate, so that a
+-- migrate without --roles keeps both working.
 DO $$
+DECLARE
+    v_role text;
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ses_feedback_writer') THEN
-        GRANT EXECUTE ON FUNCTION ses_feedback.utc_text(timestamptz),
-            ses_feedback.status_page(integer, text, text, text),
-            ses_feedback.history(text) TO ses_feedback_writer;
-        GRANT SELECT ON ses_feedback.sending_rates, ses_feedback.top_bouncing_domains
-            TO ses_feedback_writer;
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ses_feedback_reader') THEN
-        GRANT EXECUTE ON FUNCTION ses_feedback.utc_text(timestamptz),
-            ses_feedback.status_page(integer, text, text, text) TO ses_feedback_reader;
-    END IF;
+    FOREACH v_role IN ARRAY ARRAY['ses_feedback_writer', 'ses_feedback_reader'] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = v_role);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION ses_feedback.utc_text(timestamptz),'
+            ' ses_feedback.status_page(integer, text, text, text), ses_feedback.history(text),'
+            ' ses_feedback.rollup_fold(), ses_feedback.unfolded_events(timestamptz, timestamptz),'
+            ' ses_feedback.unfolded_suppression_log(), ses_feedback.unfolded_notifications(),'
+            ' ses_feedback.rate_since(), ses_feedback.rate_hours_from(),'
+            ' ses_feedback.rate_hours_to(), ses_feedback.rate_days_from(),'
+            ' ses_feedback.rate_days_to(), ses_feedback.top_domains(integer) TO %I', v_role);
+        EXECUTE format('GRANT SELECT ON ses_feedback.sending_rates,'
+            ' ses_feedback.top_bouncing_domains, ses_feedback.rollup_hours,'
+            ' ses_feedback.rollup_days, ses_feedback.rollup_domain_hours,'
+            ' ses_feedback.rollup_domain_days,'
+            ' ses_feedback.rollup_suppression_days, ses_feedback.rollup_topics,'
+            ' ses_feedback.rollup_state TO %I', v_role);
+    END LOOP;
 END
 $$;
+
+-- The first migrate after an upgrade folds every event there is (about
+-- 80 s for ten million on a small machine, longer than the program's
+-- statement timeout, hence none for it); later ones what arrived since
+-- the last reader.
+SET LOCAL statement_timeout = 0;
+SELECT ses_feedback.rollup_fold();
 RESET check_function_bodies;
