@@ -292,6 +292,8 @@ response_write(
 	}
 	if (out->status == 405)
 		put(ctx, allow, sizeof(allow) - 1);
+	if (out->headers != NULL)
+		put(ctx, out->headers, strlen(out->headers));
 	put(ctx, "\r\n", 2);
 	if (out->text != NULL) {
 		put(ctx, out->text, out->text_len);

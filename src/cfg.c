@@ -20,7 +20,7 @@ _Static_assert(sizeof(enum cfg_endpoint) == sizeof(int) && sizeof(enum cfg_log) 
 
 static const struct cfg_word on_off[] = { { "on", 1 }, { "off", 0 }, { NULL, 0 } };
 static const struct cfg_word endpoints[] = { { "sns", CFG_ENDPOINT_SNS },
-	{ "metrics", CFG_ENDPOINT_METRICS }, { NULL, 0 } };
+	{ "metrics", CFG_ENDPOINT_METRICS }, { "status", CFG_ENDPOINT_STATUS }, { NULL, 0 } };
 /* Empty is stderr too: a unit file's "SES_FEEDBACK_LOG=" means "unset". */
 static const struct cfg_word log_to[] = { { "stderr", CFG_LOG_STDERR },
 	{ "syslog", CFG_LOG_SYSLOG }, { "", CFG_LOG_STDERR }, { NULL, 0 } };
@@ -53,8 +53,9 @@ const struct cfg_def cfg_table[CFG__COUNT] = {
 	    "", "libpq connection string (empty: libpq defaults and PG* variables)" },
 	[CFG_ENDPOINT] = { "SES_FEEDBACK_ENDPOINT", CFG_T_WORD, CFG_REQUEST, FIELD(endpoint), 0, 0,
 	    endpoints, NULL, "sns",
-	    "what this location serves: sns (POST notifications, GET health) or metrics (GET "
-	    "Prometheus text); set it in the web server's metrics location" },
+	    "what this location serves: sns (POST notifications, GET health), metrics (GET "
+	    "Prometheus text) or status (GET the HTML status page); set it in the web server's "
+	    "metrics or status location" },
 	[CFG_LOG] = { "SES_FEEDBACK_LOG", CFG_T_WORD, CFG_STARTUP, FIELD(log), 0, 0, log_to, NULL,
 	    "stderr", "stderr or syslog (facility daemon)" },
 	[CFG_LOG_LEVEL] = { "SES_FEEDBACK_LOG_LEVEL", CFG_T_WORD, CFG_STARTUP | CFG_REQUEST,

@@ -43,9 +43,10 @@ enum cfg_type {
 #define CFG_STARTUP    0x02 /* read from the environment when the program starts */
 #define CFG_EMPTY_NULL 0x04 /* CFG_T_STRING: an empty value is stored as NULL */
 
-/* What a location answers to GET: health on the SNS location, metrics only
- * where the operator's web server configuration says so. */
-enum cfg_endpoint { CFG_ENDPOINT_SNS, CFG_ENDPOINT_METRICS };
+/* What a location answers to GET: health on the SNS location, metrics or
+ * the status page only where the operator's web server configuration says
+ * so. */
+enum cfg_endpoint { CFG_ENDPOINT_SNS, CFG_ENDPOINT_METRICS, CFG_ENDPOINT_STATUS };
 
 /* Where log lines go (SES_FEEDBACK_LOG). */
 enum cfg_log { CFG_LOG_STDERR, CFG_LOG_SYSLOG };

@@ -27,6 +27,7 @@
 #include "record.h"
 #include "ses.h"
 #include "sns.h"
+#include "status.h"
 #include "subscribe.h"
 #include "verify.h"
 
@@ -56,6 +57,7 @@ static void        dispatch(struct txn *t);
 static void        do_post(struct txn *t);
 static void        do_health(struct txn *t);
 static void        do_metrics(struct txn *t);
+static void        do_status(struct txn *t);
 static void        do_notification(struct txn *t);
 static void        do_subscription(struct txn *t);
 static int         seen_before(struct txn *t);
@@ -74,7 +76,8 @@ handler_init(struct handler *h)
 	h->store = store_new();
 	h->http = http_new();
 	h->certs = certcache_new();
-	if (h->store == NULL || h->http == NULL || h->certs == NULL) {
+	h->status = status_new();
+	if (h->store == NULL || h->http == NULL || h->certs == NULL || h->status == NULL) {
 		handler_free(h);
 		return -1;
 	}
@@ -88,6 +91,7 @@ handler_free(struct handler *h)
 	http_free(h->http);
 	certcache_free(h->certs);
 	free(h->after_dsn);
+	status_free(h->status);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -186,6 +190,15 @@ dispatch(struct txn *t)
 		else
 			refuse(t, OUTCOME_BAD_METHOD, "use GET (metrics)",
 			    "method %.16s not allowed on metrics", method);
+	} else if (t->cfg.endpoint == CFG_ENDPOINT_STATUS) {
+		/* The same for the status page: only where the operator's
+		 * configuration puts it, never on the SNS location. */
+		t->out->headers = status_headers();
+		if (get)
+			do_status(t);
+		else
+			refuse(t, OUTCOME_BAD_METHOD, "use GET (status page)",
+			    "method %.16s not allowed on the status page", method);
 	} else if (strcmp(method, "POST") == 0) {
 		do_post(t);
 	} else if (get) {
@@ -269,6 +282,41 @@ handler_after(struct handler *h)
 	rates_refresh(h->after_dsn);
 	free(h->after_dsn);
 	h->after_dsn = NULL;
+}
+
+/* The HTML status page (status.h); the web server decides who may read
+ * it. */
+static void
+do_status(struct txn *t)
+{
+	struct status_query q;
+	char               *html = NULL;
+	size_t              len = 0;
+	char                why[160], says[200];
+
+	if (status_query_parse(param(t, "QUERY_STRING"), &q, why, sizeof(why)) == -1) {
+		snprintf(says, sizeof(says), "bad query: %s", why);
+		refuse(t, OUTCOME_BAD_REQUEST, says, "status page query: %s", why);
+		return;
+	}
+	switch (status_page(
+	    t->h->status, t->cfg.dsn, t->cfg.prepare, &q, &html, &len, t->why, sizeof(t->why))) {
+	case STATUS_OK:
+		answer(t, OUTCOME_STATUS);
+		t->out->text = html;
+		t->out->text_len = len;
+		t->out->content_type = "text/html; charset=utf-8";
+		break;
+	case STATUS_NO_MEMORY:
+		answer(t, OUTCOME_NO_MEMORY);
+		break;
+	default:
+		/* Whatever the database said is for the log line only. */
+		answer(t, OUTCOME_DB_UNAVAILABLE);
+		snprintf(t->out->body, sizeof(t->out->body),
+		    "status page unavailable: the database did not answer, retry later");
+		break;
+	}
 }
 
 static void

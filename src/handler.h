@@ -12,6 +12,7 @@
 #include "http.h"
 #include "bounds.h"
 #include "store.h"
+#include "status.h"
 
 #define HANDLER_RETRY_AFTER LIM_RETRY_AFTER_S
 
@@ -20,6 +21,7 @@ struct handler {
 	struct store     *store;     /* owned */
 	struct http      *http;      /* owned */
 	struct certcache *certs;     /* owned */
+	struct status    *status;    /* owned: the status page's own connection */
 	unsigned long     seq;       /* requests served, for request ids */
 	char             *after_dsn; /* owned; set by a scrape: whose rates to refresh */
 };
@@ -40,6 +42,7 @@ struct response {
 	char       *text;         /* owned; a longer answer instead of body, or NULL */
 	size_t      text_len;     /* bytes in text */
 	const char *content_type; /* static string */
+	const char *headers;      /* static "Name: value\r\n" lines to add, or NULL */
 };
 
 /* Free what handler_run() left in out. */

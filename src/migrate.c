@@ -92,8 +92,11 @@ apply_all(PGconn *c, void *arg, char *why, size_t whylen)
 		fprintf(a->out, "applied %s\n", m->name);
 		applied++;
 	}
+	/* status.sql after roles.sql: it grants its functions to the roles
+	 * when they exist, as functions.sql does. */
 	if (exec_file(c, "views.sql", migrate_sql_views, why, whylen) == -1 ||
 	    (a->roles && exec_file(c, "roles.sql", migrate_sql_roles, why, whylen) == -1) ||
+	    exec_file(c, "status.sql", migrate_sql_status, why, whylen) == -1 ||
 	    db_exec(c, "COMMIT", why, whylen) == -1)
 		return -1;
 	have = db_schema_version(c, why, whylen);

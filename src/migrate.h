@@ -23,6 +23,7 @@ extern const char                migrate_sql_bootstrap[];
 extern const char                migrate_sql_functions[];
 extern const char                migrate_sql_views[];
 extern const char                migrate_sql_roles[];
+extern const char                migrate_sql_status[];
 
 /* The schema version this program writes to: the newest migration. */
 int migrate_schema_wanted(void);

@@ -17,6 +17,7 @@ static const struct {
 	[OUTCOME_UNSUBSCRIBED] = { "unsubscribed", 200, "stored" },
 	[OUTCOME_HEALTHY] = { "healthy", 200, "ok" },
 	[OUTCOME_METRICS] = { "metrics", 200, "metrics" },
+	[OUTCOME_STATUS] = { "status", 200, "status" },
 	[OUTCOME_BAD_ENVELOPE] = { "bad_envelope", 400, "not an SNS message" },
 	[OUTCOME_BAD_EVENT] = { "bad_event", 400, "not an SES event" },
 	[OUTCOME_BAD_REQUEST] = { "bad_request", 400, "bad request" },
