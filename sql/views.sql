@@ -324,7 +324,10 @@ SELECT (n.occurred_at AT TIME ZONE 'UTC')::date AS day,
 -- messages sent (delivered + hard bounced, as SNS sees them), complaints
 -- (a "not-spam" report is none) over delivered, within policy rate_window;
 -- overall, per sending identity and per configuration set, beside AWS's
--- thresholds.
+-- thresholds. The full hours of the window come from rollup_hours, the
+-- partial hours at its ends from recipient_events: the same counts, a few
+-- thousand rows read instead of every event of the window. Reading it
+-- folds new events into the rollup for the next reader (rollup_fold()).
 CREATE OR REPLACE VIEW ses_feedback.sending_rates AS
 WITH fold AS MATERIALIZED (
     SELECT ses_feedback.rollup_fold() AS folded   -- for the next reader (see rollup_fold)
@@ -378,7 +381,9 @@ SELECT scope, name, delivered, hard_bounces, complaints,
  WHERE scope = 'all' OR name <> '(none)' OR delivered + hard_bounces + complaints > 0;
 
 -- Recipient domains by hard bounces within rate_window; the worst first
--- is ORDER BY hard_bounces DESC, soft_bounces DESC, domain.
+-- is ORDER BY hard_bounces DESC, soft_bounces DESC, domain (top_domains(n)
+-- gives the first n faster). Whole days from rollup_domain_days, the other
+-- full hours from rollup_domain_hours, the partial ones from the events.
 CREATE OR REPLACE VIEW ses_feedback.top_bouncing_domains AS
 WITH fold AS MATERIALIZED (
     SELECT ses_feedback.rollup_fold() AS folded
