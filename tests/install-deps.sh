@@ -7,7 +7,7 @@ pkgs="build-essential autoconf automake libtool pkg-config libfcgi-dev libfcgi-b
 libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev libcmocka-dev
 postgresql-15 postgresql-client-15 nginx-light spawn-fcgi openssl ca-certificates
 python3 procps pgbouncer valgrind clang libclang-rt-14-dev
-apache2 libapache2-mod-fcgid dpkg-dev debhelper systemd"
+apache2 libapache2-mod-fcgid dpkg-dev debhelper systemd wrk"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

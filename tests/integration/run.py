@@ -38,7 +38,7 @@ def main(argv):
     if listing:
         argv = argv[:1] + argv[2:]
     mods = argv[1:] or ["test_core", "test_sql", "test_abuse", "test_pgbouncer", "test_apache",
-                        "test_failover", "test_notify"]
+                        "test_failover", "test_notify", "test_bench"]
     if listing:
         for name in mods:
             for n, _ in tests_of(importlib.import_module(name)):
