@@ -7,7 +7,7 @@ pkgs="build-essential autoconf automake libtool pkg-config libfcgi-dev libfcgi-b
 libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev libcmocka-dev
 postgresql-15 postgresql-client-15 nginx-light spawn-fcgi openssl ca-certificates
 python3 procps pgbouncer valgrind clang libclang-rt-14-dev
-apache2 libapache2-mod-fcgid dpkg-dev debhelper systemd prometheus faketime
+apache2 libapache2-mod-fcgid dpkg-dev debhelper systemd prometheus faketime wrk
 chromium chromium-driver fonts-dejavu-core"
 missing=""
 for p in $pkgs; do

@@ -174,9 +174,11 @@ class Postgres:
     """A throwaway cluster on a Unix socket in the temp dir (tmp/name). As
     root it runs as the postgres user, because initdb refuses root. Given
     primary, a streaming standby of it instead (pg_basebackup -R), reporting
-    itself as application_name app_name; dsn names the sesfb database."""
+    itself as application_name app_name; dsn names the sesfb database.
+    fsync=True for a durable cluster (benchmarks); tests run without."""
 
-    def __init__(self, tmp, name="pg", primary=None, app_name="standby"):
+    def __init__(self, tmp, name="pg", primary=None, app_name="standby", fsync=False):
+        self.fsync = fsync
         self.base = tmp.path(name)
         self.data = os.path.join(self.base, "data")
         self.sock = self.base
@@ -210,7 +212,8 @@ class Postgres:
 
     def start(self):
         self._pg("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-o",
-                 "-k %s -c listen_addresses='' -c fsync=off" % self.sock, "start")
+                 "-k %s -c listen_addresses='' -c fsync=%s"
+                 % (self.sock, "on" if self.fsync else "off"), "start")
 
     def stop(self, mode="fast"):
         return run(self.as_user + [PGBIN + "/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop"])
@@ -468,9 +471,11 @@ def service_owned_dir(path):
 
 
 def serve_cmd(sock, workers=2, extra=()):
-    cmd = WRAPPER + [prefix().bin, "serve", "--listen", "unix:" + sock,
-                     "--workers", str(workers),
-                     "--socket-mode", "0666"] + list(extra)
+    """workers=None: no --workers, the program's default."""
+    cmd = WRAPPER + [prefix().bin, "serve", "--listen", "unix:" + sock]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    cmd += ["--socket-mode", "0666"] + list(extra)
     if os.geteuid() == 0:
         cmd += ["--user", SERVICE_USER]
     return cmd
@@ -533,11 +538,11 @@ def kill_pids(pids, timeout=10):
 NGINX_MAIN = """
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {processes};
 pid {tmp}/{name}.pid;
 error_log {tmp}/{name}-error.log info;
 {user}
-events {{ worker_connections 512; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log {tmp}/{name}-access.log;
     client_body_temp_path {tmp}/{name}-body;
@@ -551,7 +556,10 @@ http {{
 
 
 class Nginx:
-    def __init__(self, tmp, name, http_block):
+    """processes and connections: worker_processes and worker_connections
+    (benchmarks use Debian's nginx.conf values, auto and 768)."""
+
+    def __init__(self, tmp, name, http_block, processes=1, connections=512):
         self.port = free_port()
         conf_dir = tmp.path(name + "-conf")
         os.makedirs(conf_dir)
@@ -560,7 +568,8 @@ class Nginx:
         conf = os.path.join(conf_dir, "nginx.conf")
         user = "user root root;" if os.geteuid() == 0 else ""
         with open(conf, "w") as f:
-            f.write(NGINX_MAIN.format(tmp=tmp.dir, name=name, user=user,
+            f.write(NGINX_MAIN.format(tmp=tmp.dir, name=name, user=user, processes=processes,
+                                      connections=connections,
                                       http=http_block.replace("@PORT@", str(self.port))))
         self.conf = conf
         r = run(["nginx", "-t", "-p", tmp.dir, "-c", conf])
