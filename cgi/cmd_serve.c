@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "bounds.h"
 #include "cfg.h"
@@ -25,10 +26,27 @@ number(const char *s, int base, long lo, long hi)
 	return n;
 }
 
+/* Workers when --workers is not given: enough transactions in flight for
+ * PostgreSQL's group commit, without an operator tuning it. */
+static long
+default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	n *= LIM_SERVE_WORKERS_PER_CPU;
+	if (n < LIM_SERVE_MIN_WORKERS)
+		n = LIM_SERVE_MIN_WORKERS;
+	if (n > LIM_SERVE_DEFAULT_MAX_WORKERS)
+		n = LIM_SERVE_DEFAULT_MAX_WORKERS;
+	return n;
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
-	struct serve_opts    o = { NULL, NULL, 2, 0660, LIM_FCGI_IO_S, NULL };
+	struct serve_opts    o = { NULL, NULL, 0, 0660, LIM_FCGI_IO_S, NULL };
 	struct cfg           c;
 	const char          *workers = NULL, *mode = NULL, *timeout = NULL;
 	const struct cmd_opt opts[] = { { "listen", &o.listen, NULL },
@@ -44,6 +62,8 @@ cmd_serve(int argc, char **argv)
 		o.workers = number(workers, 10, 1, LIM_SERVE_MAX_WORKERS);
 		if (o.workers == -1)
 			fatalx("--workers wants a number from 1 to %d", LIM_SERVE_MAX_WORKERS);
+	} else {
+		o.workers = default_workers();
 	}
 	if (timeout != NULL) {
 		o.io_timeout = (int)number(timeout, 10, 1, 3600);

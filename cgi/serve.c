@@ -321,7 +321,7 @@ listen_unix(const char *path, mode_t mode, const struct passwd *pw)
 	 * server can be let in by group membership instead of mode 0666. */
 	if (pw != NULL && geteuid() == 0 && chown(path, pw->pw_uid, pw->pw_gid) == -1)
 		fatal("chown %s", path);
-	if (listen(fd, 128) == -1)
+	if (listen(fd, LIM_SERVE_BACKLOG) == -1)
 		fatal("listen %s", path);
 	/* Workers inherit it across fork, not exec. */
 	return fd;
@@ -358,7 +358,7 @@ listen_tcp(const char *spec)
 		fatal("setsockopt SO_REUSEADDR");
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
 		fatal("bind %s", spec);
-	if (listen(fd, 128) == -1)
+	if (listen(fd, LIM_SERVE_BACKLOG) == -1)
 		fatal("listen %s", spec);
 	freeaddrinfo(res);
 	return fd;

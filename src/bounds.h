@@ -69,6 +69,18 @@ _Static_assert(LIM_DB_CONNECT_S >= 2, "libpq treats less than 2 s as 2 s");
 /* ---- size ------------------------------------------------------------- */
 
 #define LIM_SERVE_MAX_WORKERS 256
+/* serve's default worker count: LIM_SERVE_WORKERS_PER_CPU per online CPU,
+ * at least LIM_SERVE_MIN_WORKERS, at most LIM_SERVE_DEFAULT_MAX_WORKERS.
+ * A worker mostly waits for PostgreSQL's commit; more transactions in
+ * flight let its group commit work (2 workers on 2 cores: ~1300/s, 8:
+ * ~1500/s), and each worker costs one connection and ~8 MiB. */
+#define LIM_SERVE_WORKERS_PER_CPU     4
+#define LIM_SERVE_MIN_WORKERS         4
+#define LIM_SERVE_DEFAULT_MAX_WORKERS 32
+/* The listening socket's queue: a burst waits there for a worker instead
+ * of nginx getting EAGAIN (an immediate 502) once 128 are queued. The
+ * kernel caps it at net.core.somaxconn (4096 by default since Linux 5.4). */
+#define LIM_SERVE_BACKLOG 4096
 /* A signing certificate; real SNS certificates are ~2 KiB. */
 #define LIM_CERT_PEM_MAX 16384
 /* Parsed signing keys kept per worker, and the PEM bytes behind them; the
