@@ -30,9 +30,19 @@ ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 -- anything else. tests/fixtures/addresses.tsv holds the cases both must
 -- agree on; ingest(), suppress(), is_suppressed() and the CSV import all
 -- go through it, and the email columns are CHECKed against it.
+-- PL/pgSQL, not SQL: a SQL function that is not inlined is parsed and
+-- planned again in every statement that calls it, and each insert into
+-- recipient_events or suppressions calls it in a CHECK (most of ingest()'s
+-- cost before).
 CREATE OR REPLACE FUNCTION ses_feedback.normalize_email(p_email text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT CASE WHEN octet_length(v_mailbox) <= 320 AND v_mailbox ~ (
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    v_mailbox text := btrim(p_email, E' \t\r\n');
+BEGIN
+    IF v_mailbox LIKE '%>' THEN
+        v_mailbox := btrim(substring(v_mailbox FROM '^[^<>]*<([^<>]*)>$'), E' \t\r\n');
+    END IF;
+    IF octet_length(v_mailbox) <= 320 AND v_mailbox ~ (
                   '^(' ||
                   -- dot-atom: atext+ ("." atext+)*
                   '[A-Za-z0-9!#$%&''*+/=?^_`{|}~\u0080-\U0010ffff-]+'
@@ -46,13 +56,11 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
                   -- or [IPv4] / [tag:general] (IPv6 is tag IPv6)
                   '|\[((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])){3}'
                   '|[A-Za-z0-9-]*[A-Za-z0-9]:[\x21-\x5a\x5e-\x7e]+)\]' ||
-                  ')$')
-           THEN translate(v_mailbox, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
-           END
-      FROM (SELECT CASE WHEN v_trimmed LIKE '%>'
-                        THEN btrim(substring(v_trimmed FROM '^[^<>]*<([^<>]*)>$'), E' \t\r\n')
-                        ELSE v_trimmed END AS v_mailbox
-              FROM (SELECT btrim(p_email, E' \t\r\n') AS v_trimmed) t) m
+                  ')$') THEN
+        RETURN translate(v_mailbox, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');
+    END IF;
+    RETURN NULL;
+END
 $$;
 
 -- ---- policy ----------------------------------------------------------------
@@ -86,9 +94,13 @@ BEGIN
 END
 $$;
 
+-- PL/pgSQL, so that the look-up's plan is kept for the session (see
+-- normalize_email()).
 CREATE OR REPLACE FUNCTION ses_feedback.policy_value(p_name text) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT value FROM ses_feedback.policy WHERE name = p_name
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT value FROM ses_feedback.policy WHERE name = p_name);
+END
 $$;
 
 CREATE OR REPLACE FUNCTION ses_feedback.policy_interval(p_name text) RETURNS interval
@@ -124,25 +136,32 @@ $$;
 -- contact list. The scope columns hold '' for "any", so that a row applies
 -- to a send when each of its non-empty parts equals the send's. The name
 -- is what views, history(), the log and the NOTIFY show.
+-- A body in SQL-standard form: the generated column suppressions.scope
+-- inlines it on every write, from the stored parse tree instead of parsing
+-- the text each time.
 CREATE OR REPLACE FUNCTION ses_feedback.scope_name(p_configuration_set text,
     p_contact_list text, p_topic text)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN coalesce(p_configuration_set, '') = '' AND coalesce(p_contact_list, '') = ''
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN coalesce(p_configuration_set, '') = '' AND coalesce(p_contact_list, '') = ''
                  AND coalesce(p_topic, '') = '' THEN 'global'
            ELSE concat_ws(' ',
                 'configuration_set=' || nullif(p_configuration_set, ''),
                 'contact_list=' || nullif(p_contact_list, ''),
-                'topic=' || nullif(p_topic, '')) END
-$$;
+                'topic=' || nullif(p_topic, '')) END;
 
 -- A name from an event as a scope part: '' for none, at most 256 bytes
 -- (the CHECK of suppressions; a longer one is cut at a character).
 CREATE OR REPLACE FUNCTION ses_feedback.scope_part(p_name text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN octet_length(v) <= 256 THEN v
-                ELSE (SELECT left(v, n) FROM generate_series(256, 1, -1) n
-                       WHERE octet_length(left(v, n)) <= 256 LIMIT 1) END
-      FROM (SELECT coalesce(p_name, '') AS v) x
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    v text := coalesce(p_name, '');
+BEGIN
+    IF octet_length(v) <= 256 THEN
+        RETURN v;
+    END IF;
+    RETURN (SELECT left(v, n) FROM generate_series(256, 1, -1) n
+             WHERE octet_length(left(v, n)) <= 256 LIMIT 1);
+END
 $$;
 
 -- The scope a policy row (kind scope) gives an event seen in configuration
