@@ -10,6 +10,10 @@
 -- would make concurrent ingests wait on each other's row locks. The time
 -- columns are the events' own (an event arriving late is added to its own
 -- hour and day); hours and days are UTC.
+
+-- Building the indexes below on a big suppression_log takes longer than
+-- the program's statement timeout.
+SET LOCAL statement_timeout = 0;
 --
 -- purge_events() leaves the rollup alone: the rates and charts go on
 -- counting what arrived after its events are deleted (retention_min_age

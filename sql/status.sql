@@ -78,10 +78,21 @@ BEGIN
          WHERE x.day >= v_first AND x.day <= v_today
          GROUP BY 1, 2
     ), names AS (
-        SELECT r.source, r.configuration_set FROM ses_feedback.rollup_days r
-        UNION
-        SELECT u.source, u.configuration_set
-          FROM ses_feedback.unfolded_events('-infinity', 'infinity') u
+        -- Each kind's 200 names with the most events: an application that
+        -- sends from a VERP address per user must not make the selector
+        -- (and the page) grow without bound.
+        SELECT x.source, x.configuration_set, sum(x.n) AS n
+          FROM (SELECT r.source, r.configuration_set, r.events AS n FROM ses_feedback.rollup_days r
+                UNION ALL
+                SELECT u.source, u.configuration_set, 1
+                  FROM ses_feedback.unfolded_events('-infinity', 'infinity') u) x
+         GROUP BY 1, 2
+    ), top_identities AS (
+        SELECT coalesce(names.source, '(none)') AS name FROM names
+         GROUP BY 1 ORDER BY sum(names.n) DESC, 1 LIMIT 200
+    ), top_sets AS (
+        SELECT coalesce(names.configuration_set, '(none)') AS name FROM names
+         GROUP BY 1 ORDER BY sum(names.n) DESC, 1 LIMIT 200
     ), topics AS (
         SELECT x.topic_arn, max(x.at) AS at
           FROM (SELECT t.topic_arn, t.last_received_at AS at FROM ses_feedback.rollup_topics t
@@ -100,10 +111,9 @@ BEGIN
                              ORDER BY s.o, s.name)
               FROM (SELECT 0 AS o, 'all' AS scope, '(all)' AS name
                     UNION
-                    SELECT 1, 'identity', coalesce(names.source, '(none)') FROM names
+                    SELECT 1, 'identity', top_identities.name FROM top_identities
                     UNION
-                    SELECT 2, 'configuration_set', coalesce(names.configuration_set, '(none)')
-                      FROM names) s),
+                    SELECT 2, 'configuration_set', top_sets.name FROM top_sets) s),
         'current', (
             SELECT jsonb_build_object(
                 'delivered', coalesce(r.delivered, 0), 'hard_bounces', coalesce(r.hard_bounces, 0),
@@ -241,8 +251,21 @@ $$;
 
 -- The first migrate after an upgrade folds every event there is (about
 -- 80 s for ten million on a small machine, longer than the program's
--- statement timeout, hence none for it); later ones what arrived since
--- the last reader.
+-- statement timeout, hence none for it), 50,000 rows a call until the
+-- marks stop; later ones what arrived since the last reader.
 SET LOCAL statement_timeout = 0;
-SELECT ses_feedback.rollup_fold();
+DO $$
+DECLARE
+    a ses_feedback.rollup_state;
+    b ses_feedback.rollup_state;
+BEGIN
+    LOOP
+        SELECT * INTO a FROM ses_feedback.rollup_state;
+        PERFORM ses_feedback.rollup_fold();
+        SELECT * INTO b FROM ses_feedback.rollup_state;
+        EXIT WHEN (a.event_mark, a.log_mark, a.notification_mark)
+                  IS NOT DISTINCT FROM (b.event_mark, b.log_mark, b.notification_mark);
+    END LOOP;
+END
+$$;
 RESET check_function_bodies;

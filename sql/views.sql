@@ -15,7 +15,9 @@
 -- Fold what arrived since the last fold into the rollup tables, and move
 -- the marks: every id up to a mark is counted in the aggregates, none above
 -- it. Readers call it (the rate views, status_page()); nothing else needs
--- to. Returns the number of recipient events folded, or NULL when it did
+-- to. It folds at most 50,000 rows of each table a call (so a reader's
+-- statement timeout is never spent on it). Returns the number of
+-- recipient events folded, or NULL when it did
 -- nothing: another session is folding (its rows are locked; this reader
 -- reads the rest live), or the transaction is read-only (a standby) or
 -- not READ COMMITTED (the marks must be read after the lock is taken).
@@ -91,6 +93,12 @@ BEGIN
             v_st.pending_notification := v_nt;
         END IF;
     END IF;
+    -- At most LIMIT rows of each table a call: any mark below a safe one
+    -- is safe, and a reader's statement (with its timeout) must end even
+    -- after a long time without readers. The next reader goes on.
+    v_to_ev := least(v_to_ev, v_st.event_mark + 50000);
+    v_to_log := least(v_to_log, v_st.log_mark + 50000);
+    v_to_nt := least(v_to_nt, v_st.notification_mark + 50000);
     IF v_to_ev > v_st.event_mark THEN
         WITH e AS MATERIALIZED (
             SELECT e.occurred_at, e.event_type, e.outcome, e.complaint_feedback_type, e.email,

@@ -76,7 +76,7 @@ _Static_assert(LIM_DB_CONNECT_S >= 2, "libpq treats less than 2 s as 2 s");
  * ~1500/s), and each worker costs one connection and ~8 MiB. */
 #define LIM_SERVE_WORKERS_PER_CPU     4
 #define LIM_SERVE_MIN_WORKERS         4
-#define LIM_SERVE_DEFAULT_MAX_WORKERS 32
+#define LIM_SERVE_DEFAULT_MAX_WORKERS 16
 /* The listening socket's queue: a burst waits there for a worker instead
  * of nginx getting EAGAIN (an immediate 502) once 128 are queued. The
  * kernel caps it at net.core.somaxconn (4096 by default since Linux 5.4). */

@@ -45,8 +45,8 @@ struct metrics_shm {
 	uint64_t bucket[N_BUCKETS + 1]; /* not cumulative; last is +Inf */
 	uint64_t count;
 	uint64_t sum_us;
-	/* Added at the end, so that a metrics file of an older version keeps
-	 * its counters (the file grows; the new fields start at zero). */
+	/* A metrics file of another size is another version's layout: it is
+	 * started afresh (metrics_init_file), as a restart would. */
 	int64_t              started_at;           /* unix time the segment was made */
 	int64_t              last_notification_at; /* unix time; 0: none yet */
 	int64_t              rates_claimed_at;     /* unix time a refresh was last claimed */
@@ -84,13 +84,13 @@ metrics_init_file(const char *path)
 {
 	struct stat st;
 	void       *p;
-	int         fd;
+	int         fd, other;
 
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_size != (off_t)sizeof(*m) && ftruncate(fd, sizeof(*m)) == -1)) {
+	    ((other = st.st_size != (off_t)sizeof(*m)) && ftruncate(fd, sizeof(*m)) == -1)) {
 		close(fd);
 		return -1;
 	}
@@ -98,6 +98,10 @@ metrics_init_file(const char *path)
 	close(fd);
 	if (p == MAP_FAILED)
 		return -1;
+	/* New, or left by a version with other fields: the counters start at
+	 * zero (Prometheus takes it as a reset), never in the wrong series. */
+	if (other)
+		memset(p, 0, sizeof(*m));
 	m = p;
 	started();
 	return 0;

@@ -16,7 +16,6 @@ enum outcome {
 	OUTCOME_UNSUBSCRIBED,     /* 200 UnsubscribeConfirmation stored */
 	OUTCOME_HEALTHY,          /* 200 GET: the database answers */
 	OUTCOME_METRICS,          /* 200 the metrics page */
-	OUTCOME_STATUS,           /* 200 the HTML status page */
 	OUTCOME_BAD_ENVELOPE,     /* 400 no SNS message (or an empty body) */
 	OUTCOME_BAD_EVENT,        /* 400 answered by no path: a verified message is never
 	                             refused; kept so the metrics keep the series */
@@ -35,6 +34,7 @@ enum outcome {
 	OUTCOME_UNHEALTHY,        /* 503 GET: the database does not answer */
 	OUTCOME_OTHER,            /* 500 a failure with no word of its own (the
 	                             metrics page outgrew its buffer) */
+	OUTCOME_STATUS,           /* 200 the HTML status page (last: a metrics file keeps its order) */
 	OUTCOME__COUNT
 };
 

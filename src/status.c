@@ -25,7 +25,7 @@
 #include "status.h"
 
 struct status {
-	struct db *db; /* owned */
+	struct db *db; /* owned, while a page is made */
 };
 
 /* sf_ping first (db.h): prepared before the schema is checked. The four
@@ -159,11 +159,6 @@ status_new(void)
 
 	if (s == NULL)
 		return NULL;
-	s->db = db_new(stmts, sizeof(stmts) / sizeof(stmts[0]), migrate_schema_wanted());
-	if (s->db == NULL) {
-		free(s);
-		return NULL;
-	}
 	return s;
 }
 
@@ -372,9 +367,18 @@ status_page(struct status *s, const char *dsn, int prepare, const struct status_
 		json_object_put(arg);
 		return STATUS_NO_MEMORY;
 	}
+	/* A connection for this page only: a page viewed now and then must not
+	 * hold one of PostgreSQL's connections in every worker. */
+	s->db = db_new(stmts, sizeof(stmts) / sizeof(stmts[0]), migrate_schema_wanted());
+	if (s->db == NULL) {
+		json_object_put(arg);
+		return STATUS_NO_MEMORY;
+	}
 	db_set_prepare(s->db, prepare);
 	db_set_deadline(s->db, LIM_REQUEST_MS);
 	st = db_run(s->db, dsn, "sf_status_page", text, &r, why, whylen);
+	db_free(s->db);
+	s->db = NULL;
 	json_object_put(arg);
 	if (st != DB_OK)
 		return STATUS_UNAVAILABLE;

@@ -34,9 +34,10 @@ enum status_result {
 
 struct status;
 
-/* Per-worker state: a connection of its own, made on the first page view,
- * so that the page never shares a statement list (or a failure) with the
- * storing of notifications. NULL when out of memory. */
+/* Per-worker state. Each page view has a connection of its own, made for
+ * it and closed after it, so that the page never shares a statement list
+ * (or a failure) with the storing of notifications, and an idle page holds
+ * no connection. NULL when out of memory. */
 struct status *status_new(void);
 void           status_free(struct status *s);
 
