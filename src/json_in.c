@@ -13,7 +13,6 @@
 
 #include "json_in.h"
 
-static int utf8_valid(const unsigned char *s, size_t len);
 static int digits(const char *s, int n, int *v);
 static int zone_offset(const char *s, long *offset);
 
@@ -32,7 +31,7 @@ jsonin_parse(const char *text, size_t len, int depth, char *why, size_t whylen)
 	/* json-c checks only the shape of multi-byte sequences: refuse
 	 * overlong forms, surrogates and code points past U+10FFFF here, so
 	 * that nothing PostgreSQL would refuse gets further. */
-	if (!utf8_valid((const unsigned char *)text, len)) {
+	if (!jsonin_utf8(text, len)) {
 		snprintf(why, whylen, "invalid JSON: not valid UTF-8");
 		return NULL;
 	}
@@ -41,7 +40,7 @@ jsonin_parse(const char *text, size_t len, int depth, char *why, size_t whylen)
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	/* No JSON_TOKENER_VALIDATE_UTF8: utf8_valid() above has already
+	/* No JSON_TOKENER_VALIDATE_UTF8: jsonin_utf8() above has already
 	 * refused everything it would, and more; a second pass over every
 	 * byte of every message bought nothing. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -201,10 +200,11 @@ jsonin_time(const char *s, enum jsonin_time_form form, time_t *out, char frac[7]
 }
 
 /* RFC 3629: the shortest form only, no surrogates, nothing past U+10FFFF. */
-static int
-utf8_valid(const unsigned char *s, size_t len)
+int
+jsonin_utf8(const char *text, size_t len)
 {
-	size_t        i = 0, n, k;
+	const unsigned char *s = (const unsigned char *)text;
+	size_t               i = 0, n, k;
 	unsigned long cp;
 
 	while (i < len) {

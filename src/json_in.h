@@ -18,6 +18,10 @@ struct json_object *jsonin_parse(const char *text, size_t len, int depth, char *
 #define JSONIN_NONFINITE 1 /* a NaN or Infinity number (not JSON, json-c allows it) */
 #define JSONIN_NUL       2 /* a string holding U+0000 (PostgreSQL's jsonb refuses it) */
 
+/* Is text[0..len-1] UTF-8 as RFC 3629 has it (shortest forms, no
+ * surrogates, nothing past U+10FFFF)? 1 or 0. */
+int jsonin_utf8(const char *text, size_t len);
+
 /* What in o PostgreSQL's jsonb would refuse: JSONIN_* bits, 0 if none. */
 int jsonin_unsafe(struct json_object *o);
 

@@ -21,6 +21,7 @@
 #include "bounds.h"
 #include "buf.h"
 #include "db.h"
+#include "json_in.h"
 #include "migrate.h"
 #include "status.h"
 
@@ -185,40 +186,6 @@ hexval(int c)
 	return -1;
 }
 
-/* Is p[0..n-1] well-formed UTF-8 (no overlong forms, no surrogates)? */
-static int
-utf8_ok(const unsigned char *p, size_t n)
-{
-	size_t        i = 0, k, need;
-	unsigned long cp, min;
-
-	while (i < n) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0)
-			need = 1, cp = p[i] & 0x1f, min = 0x80;
-		else if ((p[i] & 0xf0) == 0xe0)
-			need = 2, cp = p[i] & 0x0f, min = 0x800;
-		else if ((p[i] & 0xf8) == 0xf0)
-			need = 3, cp = p[i] & 0x07, min = 0x10000;
-		else
-			return 0;
-		if (n - i <= need)
-			return 0;
-		for (k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
-
 /* Decode one form value (p, n bytes; '+' is a space) into out (outlen,
  * NUL-terminated). 0, or -1 with why: a bad escape, a control character,
  * no UTF-8, or too long. */
@@ -252,7 +219,7 @@ decode(const char *key, const char *p, size_t n, char *out, size_t outlen, char 
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
-	if (!utf8_ok((const unsigned char *)out, o)) {
+	if (!jsonin_utf8(out, o)) {
 		snprintf(why, whylen, "%s is not UTF-8", key);
 		return -1;
 	}
