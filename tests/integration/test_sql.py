@@ -942,7 +942,7 @@ def test_migrate_again_is_idempotent_and_reapplies_functions():
     assert r.returncode == 0 and "applied 001-baseline" in r.stdout, r.stdout + r.stderr
     want = []
     for v, name in (("1", "001-baseline"), ("2", "002-scope-and-notify"),
-                    ("3", "003-status-page")):
+                    ("3", "003-status-page"), ("4", "004-ingest-triggers")):
         with open(os.path.join(H.TOP, "sql", name + ".sql"), "rb") as f:
             want.append([v, name, hashlib.sha256(f.read()).hexdigest()])
     assert D.pg.query("SELECT version, name, checksum FROM ses_feedback.schema_migrations "
