@@ -1152,3 +1152,47 @@ def test_topic_opt_out_at_list_scope_is_not_lifted_by_its_own_event():
         assert scoped(c, contact_list="News", topic="Weekly")
     finally:
         policy("topic_opt_out_scope", "topic")
+
+
+def test_suppressions_triggers_notify_exactly_the_changes_they_announce():
+    # 004 calls the triggers only under WHEN clauses equal to their
+    # functions' own conditions: every kind of change, with what it sends.
+    a = addr()
+    w = " WHERE email = " + lit(a)
+    up = "UPDATE ses_feedback.suppressions SET "
+    ins = ("INSERT INTO ses_feedback.suppressions (email, reason, first_at, last_at%s) "
+           "VALUES (" + lit(a) + ", 'manual', now(), now()%s)")
+    dele = "DELETE FROM ses_feedback.suppressions" + w
+    cases = [
+        (ins % ("", ""), ["suppressed"]),
+        (up + "count = count + 1, last_at = now(), note = 'n'" + w, []),
+        (up + "expires_at = now() + interval '1 day'" + w, ["changed"]),
+        (up + "expires_at = expires_at" + w, []),
+        (up + "reason = 'hard_bounce'" + w, ["changed"]),
+        (up + "reason = 'complaint'" + w, ["strengthened"]),
+        (up + "lifted_at = now()" + w, ["lifted"]),
+        (up + "lifted_at = now() + interval '1 s', reason = 'manual'" + w, []),
+        (up + "lifted_at = NULL" + w, ["suppressed"]),
+        (up + "expired_at = now()" + w, ["expired"]),
+        (up + "reason = 'hard_bounce', expires_at = NULL" + w, []),
+        # the BEFORE trigger makes a passed expiry explicit: nothing in force
+        (up + "expired_at = NULL, expires_at = now() - interval '1 s'" + w, []),
+        (dele, []),
+        (ins % (", expires_at", ", now() - interval '1 s'"), []),
+        (up + "expired_at = NULL, expires_at = now() + interval '1 day'" + w, ["suppressed"]),
+        (dele, ["lifted"]),
+        (ins % (", lifted_at", ", now()"), []),
+        (dele, []),
+    ]
+    for sql, want in cases:
+        r = H.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", D.pg.sock, "-U",
+                   "postgres", "-d", "sesfb", "-c", "LISTEN ses_feedback_suppressions",
+                   "-c", sql])
+        assert r.returncode == 0, r.stderr
+        got = [json.loads(line.split('with payload "', 1)[1].rsplit('" received', 1)[0])
+               for line in r.stdout.split("\n") if "Asynchronous notification" in line]
+        assert [g["state"] for g in got] == want, (sql, r.stdout)
+        assert all(g["email"] == a for g in got), got
+        if "now() - interval '1 s'" in sql:
+            assert q("SELECT expired_at = expires_at FROM ses_feedback.suppressions" + w) \
+                == [["t"]], sql
