@@ -1,10 +1,16 @@
--- 004: less work per ingested notification, same behaviour.
+-- SPDX-License-Identifier: ISC
+-- ses-feedback schema version 4: less work per ingested notification, same behaviour.
 --
 -- The triggers on suppressions are called only when their function would
 -- do something: each WHEN below is the function's own condition, so a
 -- write that changes nothing announced (count, last_at, notification_id)
 -- no longer starts PL/pgSQL at all. The functions themselves still check
 -- (sql/functions.sql): the WHEN clauses only spare the call.
+--
+-- The index is built again below, in migrate's transaction: ingest waits
+-- for it (on a big recipient_events, minutes; SNS retries the 503s). It
+-- takes longer than the program's statement timeout.
+SET LOCAL statement_timeout = 0;
 
 -- suppressions_expired() acts exactly when this holds (a NULL expires_at
 -- makes it NULL: no call, as the function's IF does nothing).

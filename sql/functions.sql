@@ -187,8 +187,8 @@ RETURNS text[] LANGUAGE sql STABLE AS $$
 $$;
 
 -- The NOTIFY (channel ses_feedback_suppressions), from the triggers of
--- sql/002: one JSON payload per change of what senders must know, sent
--- at COMMIT (nothing for a transaction rolled back). state is suppressed
+-- sql/002 (since sql/004, called only when it sends): one JSON payload
+-- per change of what senders must know, sent at COMMIT (nothing for a transaction rolled back). state is suppressed
 -- (was not in force, now is), strengthened (in force; a stronger reason,
 -- a later or no expiry), changed (in force; weaker, by hand), lifted
 -- (unsuppress, an opt-in, a DELETE) or expired (its time passed, or a late
