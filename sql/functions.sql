@@ -188,10 +188,11 @@ $$;
 
 -- The NOTIFY (channel ses_feedback_suppressions), from the triggers of
 -- sql/002 (since sql/004, called only when it sends): one JSON payload
--- per change of what senders must know, sent at COMMIT (nothing for a transaction rolled back). state is suppressed
--- (was not in force, now is), strengthened (in force; a stronger reason,
--- a later or no expiry), changed (in force; weaker, by hand), lifted
--- (unsuppress, an opt-in, a DELETE) or expired (its time passed, or a late
+-- per change of what senders must know, sent at COMMIT (nothing for a
+-- transaction rolled back). state is suppressed (was not in force, now
+-- is), strengthened (in force; a stronger reason, a later or no expiry),
+-- changed (in force; weaker, by hand), lifted (unsuppress, an opt-in, a
+-- DELETE) or expired (its time passed, or a late
 -- delivery broke the soft-bounce run). A change of count or last_at alone
 -- sends nothing. Every part is bounded (an address is at most 320 bytes,
 -- a scope name 256), far below NOTIFY's 8000.
