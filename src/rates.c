@@ -17,6 +17,7 @@
 
 #include "bounds.h"
 #include "db.h"
+#include "json_in.h"
 #include "log.h"
 #include "migrate.h"
 #include "rates.h"
@@ -53,8 +54,6 @@ static const struct db_stmt stmts[] = {
 	                                                      "GROUP BY status",
 	    0 },
 };
-
-static int utf8_ok(const char *s);
 
 void
 rates_refresh(const char *dsn)
@@ -140,7 +139,7 @@ rates_parse(const PGresult *res, struct metrics_rates *r, char *why, size_t whyl
 			/* A label value must be UTF-8 (a SQL_ASCII database may
 			 * hold anything) and not cut: omitted, not mangled. */
 			if (r->nsets == METRICS_RATE_SETS || strlen(name) > METRICS_RATE_NAME_MAX ||
-			    !utf8_ok(name))
+			    !jsonin_utf8(name, strlen(name)))
 				continue;
 			to = &r->sets[r->nsets++];
 			snprintf(to->name, sizeof(to->name), "%s", name);
@@ -159,43 +158,4 @@ rates_parse(const PGresult *res, struct metrics_rates *r, char *why, size_t whyl
 	}
 	r->omitted = total > r->nsets ? (uint32_t)(total - r->nsets) : 0;
 	return 0;
-}
-
-/* Well-formed UTF-8: no stray continuation, no overlong form, no
- * surrogate, nothing past U+10FFFF. */
-static int
-utf8_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned int         c;
-	int                  n, i;
-
-	while (*p != '\0') {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf) {
-			n = 1;
-			c = *p & 0x1f;
-		} else if (*p >= 0xe0 && *p <= 0xef) {
-			n = 2;
-			c = *p & 0x0f;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			n = 3;
-			c = *p & 0x07;
-		} else {
-			return 0;
-		}
-		for (i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
 }
