@@ -23,6 +23,7 @@
 
 #include "bounds.h"
 #include "cgi.h"
+#include "gcommit.h"
 #include "log.h"
 #include "metrics.h"
 #include "proc.h"
@@ -51,7 +52,7 @@ static void           reap(struct pool *p, int restart);
 static int            listen_unix(const char *path, mode_t mode, const struct passwd *pw);
 static void           drop_privileges(const struct passwd *pw);
 static int            listen_tcp(const char *spec);
-static pid_t          spawn(const struct pool *p);
+static pid_t          spawn(const struct pool *p, long slot);
 
 static void
 on_signal(int sig)
@@ -68,7 +69,7 @@ serve_run(const struct serve_opts *o)
 	struct pool    p;
 	struct passwd *pw;
 	sigset_t       mask, old, ign;
-	long           i;
+	long           i, ncpu;
 
 	memset(&p, 0, sizeof(p));
 	p.n = o->workers;
@@ -84,6 +85,10 @@ serve_run(const struct serve_opts *o)
 	} else if (metrics_init_shared() == -1) {
 		fatal("shared memory for metrics");
 	}
+	/* The workers' group commit: without it each stores alone. */
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (gcommit_setup(p.n, ncpu < 2 ? 2 : ncpu > LIM_GCOMMIT_LANES_MAX ? LIM_GCOMMIT_LANES_MAX : (int)ncpu) == -1)
+		log_warn("shared memory for the group commit; each worker stores alone");
 	log_info("listening on %s with %ld workers", o->listen, p.n);
 
 	sigemptyset(&mask);
@@ -99,7 +104,7 @@ serve_run(const struct serve_opts *o)
 		fatal("sigprocmask");
 
 	for (i = 0; i < p.n; i++) {
-		p.pid[i] = spawn(&p);
+		p.pid[i] = spawn(&p, i);
 		p.started[i] = time(NULL);
 	}
 	supervise(&p, &old);
@@ -184,7 +189,7 @@ reap(struct pool *p, int restart)
 			/* A worker that dies at once would spin: slow down. */
 			if (time(NULL) - p->started[i] < 1)
 				sleep(1);
-			p->pid[i] = got_term ? -1 : spawn(p);
+			p->pid[i] = got_term ? -1 : spawn(p, i);
 			p->started[i] = time(NULL);
 		}
 	}
@@ -229,7 +234,7 @@ stop_workers(struct pool *p)
 }
 
 static pid_t
-spawn(const struct pool *p)
+spawn(const struct pool *p, long slot)
 {
 	sigset_t none;
 	pid_t    pid;
@@ -253,6 +258,7 @@ spawn(const struct pool *p)
 	proc_install_handlers(&none, SIG_DFL, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	gcommit_attach(slot);
 	exit(fcgi_serve(p->lfd, &p->fo));
 }
 

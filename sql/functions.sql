@@ -705,6 +705,31 @@ BEGIN
 END
 $$;
 
+-- Store several verified SNS messages in one transaction: what serve's
+-- group commit calls (src/gcommit.h), one row per document of the array
+-- p_docs, idx its position from 0, with ingest()'s result and suppressed.
+-- One statement, so one COMMIT for all: should any document fail, the
+-- whole call fails and nothing is stored; the program then stores each
+-- document alone. The same MessageId twice in one call is stored once
+-- and answered duplicate the second time, as in two calls.
+CREATE OR REPLACE FUNCTION ses_feedback.ingest_many(p_docs jsonb)
+RETURNS TABLE (idx integer, result text, suppressed integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_doc jsonb;
+    v_r   record;
+BEGIN
+    idx := 0;
+    FOR v_doc IN SELECT value FROM jsonb_array_elements(p_docs) LOOP
+        SELECT * INTO v_r FROM ses_feedback.ingest(v_doc);
+        result := v_r.result;
+        suppressed := v_r.suppressed;
+        RETURN NEXT;
+        idx := idx + 1;
+    END LOOP;
+END
+$$;
+
 -- ---- what senders and operators call ---------------------------------------
 
 -- Senders may ask about an address without reading the table: the
@@ -1030,6 +1055,7 @@ BEGIN
     DELETE FROM pg_temp.ses_feedback_regrant;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ses_feedback_writer') THEN
         GRANT EXECUTE ON FUNCTION
+            ses_feedback.ingest_many(jsonb),
             ses_feedback.scope_name(text, text, text),
             ses_feedback.scope_part(text),
             ses_feedback.scope_of(text, text, text, text),

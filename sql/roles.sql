@@ -40,7 +40,7 @@ GRANT SELECT, INSERT, UPDATE ON ses_feedback.suppressions, ses_feedback.subscrip
     TO ses_feedback_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA ses_feedback TO ses_feedback_writer;
 GRANT EXECUTE ON FUNCTION
-    ses_feedback.ingest(jsonb), ses_feedback.classify(jsonb, text),
+    ses_feedback.ingest(jsonb), ses_feedback.ingest_many(jsonb), ses_feedback.classify(jsonb, text),
     ses_feedback.apply_suppression(text, text, timestamptz, timestamptz, bigint, text, text[]),
     ses_feedback.lift_unsubscribe(text, text[], timestamptz, bigint, text),
     ses_feedback.apply_subscription(text, jsonb, boolean, text, timestamptz, bigint),

@@ -81,6 +81,18 @@ _Static_assert(LIM_DB_CONNECT_S >= 2, "libpq treats less than 2 s as 2 s");
  * of nginx getting EAGAIN (an immediate 502) once 128 are queued. The
  * kernel caps it at net.core.somaxconn (4096 by default since Linux 5.4). */
 #define LIM_SERVE_BACKLOG 4096
+/* serve's group commit (gcommit.h): at most LIM_GCOMMIT_BATCH documents
+ * of at most LIM_GCOMMIT_BATCH_BYTES in all share one transaction (a
+ * PostgreSQL transaction keeps 64 subtransactions in shared memory; the
+ * batch takes none, but stays well inside what one statement should
+ * carry). A document over LIM_GCOMMIT_DOC_BYTES is stored alone; an SNS
+ * message is at most 256 KiB, its document a few KiB. */
+#define LIM_GCOMMIT_BATCH       32
+#define LIM_GCOMMIT_BATCH_BYTES (2 * 1024 * 1024)
+#define LIM_GCOMMIT_DOC_BYTES   (256 * 1024)
+/* Transactions of the group commit at once: one per CPU, at least 2 (one
+ * executes while another's COMMIT is flushed), at most this. */
+#define LIM_GCOMMIT_LANES_MAX 8
 /* A signing certificate; real SNS certificates are ~2 KiB. */
 #define LIM_CERT_PEM_MAX 16384
 /* Parsed signing keys kept per worker, and the PEM bytes behind them; the

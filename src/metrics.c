@@ -32,6 +32,10 @@ static const char *counter_names[METRICS_N_COUNTERS][2] = {
 	    "suppressions added or strengthened by notifications" },
 	[METRICS_NOT_ADDRESSES] = { "ses_feedback_recipients_not_address_total",
 	    "recipients stored as not_an_address: see ses_feedback.recipients_not_understood" },
+	[METRICS_GROUP_COMMITS] = { "ses_feedback_group_commits_total",
+	    "transactions that stored the notifications of several workers at once (serve)" },
+	[METRICS_GROUPED] = { "ses_feedback_group_commit_notifications_total",
+	    "notifications stored by those transactions" },
 };
 
 static const double buckets_ms[] = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };

@@ -19,6 +19,8 @@ enum metrics_counter {
 	METRICS_DB_ERRORS,     /* statements or connections that failed */
 	METRICS_SUPPRESSIONS,  /* suppressions added or strengthened */
 	METRICS_NOT_ADDRESSES, /* recipients stored that are no email address */
+	METRICS_GROUP_COMMITS, /* serve: transactions that stored several notifications */
+	METRICS_GROUPED,       /* serve: the notifications those transactions stored */
 	METRICS_N_COUNTERS
 };
 

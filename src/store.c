@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* ses-feedback - the request's database calls: the three statements a
- * request runs, over db.c's cached connection. Connection handling, retry
- * and the sorting of errors into 503 and 500 are db.c's. */
+/* ses-feedback - the request's database calls: the statements a request
+ * runs, over db.c's cached connection. Connection handling, retry and the
+ * sorting of errors into 503 and 500 are db.c's. Under `serve`, ingest
+ * goes through the group commit (gcommit.h): this worker's document may
+ * be stored by another worker's transaction, or this one's may store
+ * others'; sf_ingest_many is that transaction's one statement. */
 #include "config.h"
 
 #include <stdio.h>
@@ -10,12 +13,22 @@
 
 #include <libpq-fe.h>
 
+#include "bounds.h"
+#include "buf.h"
 #include "db.h"
+#include "deadline.h"
+#include "gcommit.h"
+#include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "store.h"
 
 struct store {
-	struct db *db; /* owned */
+	struct db      *db;       /* owned */
+	int             prepare;  /* as db_set_prepare */
+	struct timespec deadline; /* as db_set_deadline */
+	const char     *dsn;      /* borrowed, during store_ingest */
+	struct buf      batch;    /* sf_ingest_many's parameter */
 };
 
 /* sf_ping first: it is prepared before the schema is checked. */
@@ -23,9 +36,13 @@ static const struct db_stmt stmts[] = {
 	{ "sf_ping", "SELECT 1", 0 },
 	{ "sf_seen", "SELECT 1 FROM ses_feedback.notifications WHERE sns_message_id = $1", 1 },
 	{ "sf_ingest", "SELECT result, suppressed FROM ses_feedback.ingest($1::jsonb)", 1 },
+	{ "sf_ingest_many",
+	    "SELECT idx, result, suppressed FROM ses_feedback.ingest_many($1::jsonb)", 1 },
 };
 
 static enum store_status status(enum db_status s);
+static void              ingest_one(struct store *st, struct gcommit_item *it);
+static gcommit_run_fn    ingest_group;
 
 struct store *
 store_new(void)
@@ -34,6 +51,8 @@ store_new(void)
 
 	if (st == NULL)
 		return NULL;
+	st->prepare = 1;
+	buf_init(&st->batch, LIM_GCOMMIT_BATCH_BYTES + LIM_GCOMMIT_BATCH + 2);
 	st->db = db_new(stmts, sizeof(stmts) / sizeof(stmts[0]), migrate_schema_wanted());
 	if (st->db == NULL) {
 		free(st);
@@ -48,18 +67,21 @@ store_free(struct store *st)
 	if (st == NULL)
 		return;
 	db_free(st->db);
+	buf_free(&st->batch);
 	free(st);
 }
 
 void
 store_set_prepare(struct store *st, int on)
 {
+	st->prepare = on != 0;
 	db_set_prepare(st->db, on);
 }
 
 void
 store_set_deadline(struct store *st, long ms)
 {
+	deadline_set(&st->deadline, ms);
 	db_set_deadline(st->db, ms);
 }
 
@@ -93,23 +115,102 @@ enum store_status
 store_ingest(struct store *st, const char *dsn, const char *json, int *duplicate, int *suppressed,
     char *why, size_t whylen)
 {
-	PGresult         *r;
-	enum store_status s;
+	struct gcommit_item it;
+	char                key[1024];
+	size_t              batch;
+	int                 n;
 
-	*duplicate = 0;
-	*suppressed = 0;
-	s = status(db_run(st->db, dsn, "sf_ingest", json, &r, why, whylen));
-	if (s == STORE_OK) {
+	/* The group key: only documents for one database, reached the same
+	 * way, share a transaction. A longer one is stored alone. */
+	n = snprintf(key, sizeof(key), "%s %s", st->prepare ? "prepare" : "unprepared", dsn);
+	st->dsn = dsn;
+	it.json = json;
+	if (n < 0 || (size_t)n >= sizeof(key) ||
+	    gcommit_store(key, json, &st->deadline, ingest_group, st, &it, &batch) == -1)
+		ingest_one(st, &it);
+	st->dsn = NULL;
+	*duplicate = it.duplicate;
+	*suppressed = it.suppressed;
+	if (it.status != STORE_OK)
+		snprintf(why, whylen, "%s", it.why);
+	return it.status;
+}
+
+/* One document in its own transaction. */
+static void
+ingest_one(struct store *st, struct gcommit_item *it)
+{
+	PGresult *r;
+
+	it->duplicate = 0;
+	it->suppressed = 0;
+	it->status = status(db_run(st->db, st->dsn, "sf_ingest", it->json, &r, it->why,
+	    sizeof(it->why)));
+	if (it->status == STORE_OK) {
 		if (PQntuples(r) != 1) {
-			snprintf(why, whylen, "ses_feedback.ingest() returned no row");
-			s = STORE_FAILED;
+			snprintf(it->why, sizeof(it->why), "ses_feedback.ingest() returned no row");
+			it->status = STORE_FAILED;
 		} else {
-			*duplicate = strcmp(PQgetvalue(r, 0, 0), "duplicate") == 0;
-			*suppressed = atoi(PQgetvalue(r, 0, 1));
+			it->duplicate = strcmp(PQgetvalue(r, 0, 0), "duplicate") == 0;
+			it->suppressed = atoi(PQgetvalue(r, 0, 1));
 		}
 	}
 	PQclear(r);
-	return s;
+}
+
+/* The leader's batch (gcommit_run_fn): one statement, so one COMMIT, for
+ * all of them. Should it fail, each is stored alone, so that one document
+ * the database refuses (or a deadlock with another transaction) costs
+ * only its own notification a 5xx. */
+static void
+ingest_group(void *arg, struct gcommit_item *items, size_t n)
+{
+	struct store *st = arg;
+	PGresult     *r = NULL;
+	char          why[256];
+	size_t        k, done = 0;
+	long          idx;
+	int           ok = 1;
+
+	if (n == 1) {
+		ingest_one(st, &items[0]);
+		return;
+	}
+	st->batch.len = 0;
+	ok = buf_add(&st->batch, "[", 1) == 0;
+	for (k = 0; ok && k < n; k++)
+		ok = (k == 0 || buf_add(&st->batch, ",", 1) == 0) &&
+		    buf_add(&st->batch, items[k].json, strlen(items[k].json)) == 0;
+	ok = ok && buf_add(&st->batch, "]", 1) == 0;
+	if (!ok) {
+		snprintf(why, sizeof(why), "out of memory");
+	} else if (status(db_run(st->db, st->dsn, "sf_ingest_many", st->batch.data, &r, why,
+	               sizeof(why))) == STORE_OK) {
+		for (k = 0; k < (size_t)PQntuples(r); k++) {
+			idx = strtol(PQgetvalue(r, (int)k, 0), NULL, 10);
+			if (idx < 0 || (size_t)idx >= n || items[idx].status == STORE_OK)
+				continue;
+			items[idx].status = STORE_OK;
+			items[idx].duplicate = strcmp(PQgetvalue(r, (int)k, 1), "duplicate") == 0;
+			items[idx].suppressed = atoi(PQgetvalue(r, (int)k, 2));
+			done++;
+		}
+		PQclear(r);
+		if (done == n) {
+			metrics_add(METRICS_GROUP_COMMITS, 1);
+			metrics_add(METRICS_GROUPED, n);
+			return;
+		}
+		/* Committed, but not every document answered: cannot happen
+		 * with our ingest_many(); the rest go alone, and a document
+		 * stored already is answered duplicate. */
+		snprintf(why, sizeof(why), "ses_feedback.ingest_many() answered %zu of %zu", done, n);
+	}
+	log_warnx("storing %zu notifications together failed (%s): storing each alone", n, why);
+	for (k = 0; k < n; k++) {
+		if (items[k].status != STORE_OK)
+			ingest_one(st, &items[k]);
+	}
 }
 
 static enum store_status

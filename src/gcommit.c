@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: ISC */
+/* ses-feedback - group commit between `serve`'s workers (gcommit.h).
+ *
+ * Each slot's state, generation and outcome are one 64-bit word, changed
+ * only by compare-and-swap, so that a leader can never complete a slot
+ * whose worker has given up and queued the next document: the generation
+ * differs and the swap fails. Slot contents are read by a leader only
+ * while it holds the lock, and copied before the slot is marked taken. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "bounds.h"
+#include "deadline.h"
+#include "gcommit.h"
+#include "log.h"
+#include "store.h"
+
+#define DOC_MAX     LIM_GCOMMIT_DOC_BYTES
+#define KEY_MAX     1024
+#define BATCH_MAX   LIM_GCOMMIT_BATCH
+#define BATCH_BYTES LIM_GCOMMIT_BATCH_BYTES
+#define WHY_MAX     256
+#define LANES_MAX   LIM_GCOMMIT_LANES_MAX
+
+enum { S_IDLE, S_QUEUED, S_TAKEN, S_DONE };
+
+/* The word: state (8 bits), generation (32), outcome (24: status 4,
+ * duplicate 1, suppressed 19). */
+#define W(state, gen, res)  ((uint64_t)(state) | (uint64_t)(gen) << 8 | (uint64_t)(res) << 40)
+#define W_STATE(w)          ((int)((w)&0xff))
+#define W_GEN(w)            ((uint32_t)((w) >> 8))
+#define RES(st, dup, supp)  ((uint64_t)((st)&0xf) | (uint64_t)((dup) != 0) << 4 | (uint64_t)(supp) << 5)
+#define RES_STATUS(w)       ((int)(((w) >> 40) & 0xf))
+#define RES_DUP(w)          ((int)(((w) >> 44) & 1))
+#define RES_SUPP(w)         ((int)(((w) >> 45) & 0x7ffff))
+#define SUPP_MAX            0x7ffff
+/* while taken, the outcome bits name the lane of the leader holding it */
+#define RES_LANE(w)         ((int)((w) >> 40))
+
+struct slot {
+	_Atomic uint64_t word;
+	size_t           len;    /* of doc, without its NUL */
+	size_t           keylen; /* of key, without its NUL */
+	char             why[WHY_MAX];
+	char             key[KEY_MAX];
+	char             doc[DOC_MAX];
+};
+
+struct seg {
+	pthread_mutex_t lock[LANES_MAX];
+	int             nlanes;
+	long            nslots;
+	struct slot     slot[];
+};
+
+static struct seg *seg;
+static long        mine = -1;
+static uint32_t    gen;
+static char       *lbuf; /* the leader's copies, BATCH_BYTES */
+
+static int  lock_lane(int lane, const struct timespec *dl, int wait);
+static void lead(struct slot *me, uint32_t g, int lane, gcommit_run_fn *run, void *arg,
+     size_t *batch);
+static void orphans(int lane);
+static void outcome(const struct slot *s, uint64_t w, struct gcommit_item *out);
+static int  failed(struct gcommit_item *out, const char *why);
+
+int
+gcommit_setup(long nslots, int nlanes)
+{
+	pthread_mutexattr_t a;
+	size_t              size = sizeof(struct seg) + (size_t)nslots * sizeof(struct slot);
+	void               *p;
+	int                 rc, i;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	seg = p;
+	seg->nslots = nslots;
+	seg->nlanes = nlanes < 1 ? 1 : nlanes > LANES_MAX ? LANES_MAX : nlanes;
+	if ((rc = pthread_mutexattr_init(&a)) != 0 ||
+	    (rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED)) != 0 ||
+	    (rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST)) != 0)
+		goto fail;
+	for (i = 0; i < seg->nlanes; i++) {
+		if ((rc = pthread_mutex_init(&seg->lock[i], &a)) != 0)
+			goto fail;
+	}
+	pthread_mutexattr_destroy(&a);
+	return 0;
+fail:
+	munmap(p, size);
+	seg = NULL;
+	errno = rc;
+	return -1;
+}
+
+void
+gcommit_attach(long slot)
+{
+	struct slot *s;
+
+	if (seg == NULL || slot < 0 || slot >= seg->nslots)
+		return;
+	lbuf = malloc(BATCH_BYTES);
+	if (lbuf == NULL) {
+		log_warnx("no memory for group commit: this worker stores alone");
+		return;
+	}
+	mine = slot;
+	s = &seg->slot[mine];
+	/* A new generation: whatever a leader still holds of the worker
+	 * that had the slot before can no longer complete it. */
+	gen = W_GEN(atomic_load(&s->word)) + 1;
+	atomic_store(&s->word, W(S_IDLE, gen, 0));
+}
+
+int
+gcommit_store(const char *key, const char *json, const struct timespec *deadline,
+    gcommit_run_fn *run, void *arg, struct gcommit_item *out, size_t *batch)
+{
+	struct slot    *s;
+	struct timespec dl;
+	size_t          len, keylen;
+	uint64_t        w;
+	uint32_t        g;
+	int             rc, lane;
+
+	*batch = 0;
+	if (mine < 0)
+		return -1;
+	len = strlen(json);
+	keylen = strlen(key);
+	if (len >= DOC_MAX || keylen >= KEY_MAX)
+		return -1;
+	s = &seg->slot[mine];
+	memcpy(s->doc, json, len + 1);
+	s->len = len;
+	memcpy(s->key, key, keylen + 1);
+	s->keylen = keylen;
+	s->why[0] = '\0';
+	g = ++gen;
+	atomic_store_explicit(&s->word, W(S_QUEUED, g, 0), memory_order_release);
+
+	if (deadline->tv_sec != 0) {
+		dl = *deadline;
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += LIM_REQUEST_MS / 1000;
+	}
+	/* A free lane, else our own lane's turn. */
+	for (lane = 0; lane < seg->nlanes; lane++) {
+		if ((rc = lock_lane(lane, &dl, 0)) != EBUSY)
+			break;
+	}
+	if (lane == seg->nlanes) {
+		lane = (int)(mine % seg->nlanes);
+		rc = lock_lane(lane, &dl, 1);
+	}
+	for (;;) {
+		if (rc != 0) {
+			/* Timed out waiting, or the lock is broken. Still
+			 * queued: take it back, and say why; taken meanwhile:
+			 * its fate is not known here, and SNS's retry will
+			 * tell. */
+			w = W(S_QUEUED, g, 0);
+			if (atomic_compare_exchange_strong(&s->word, &w, W(S_IDLE, g, 0))) {
+				if (rc != ETIMEDOUT) {
+					log_warnx("group commit lock: %s; storing alone", strerror(rc));
+					return -1;
+				}
+				return failed(out, "no time left waiting for the group commit");
+			}
+			w = atomic_load_explicit(&s->word, memory_order_acquire);
+			if (W_STATE(w) == S_DONE && W_GEN(w) == g)
+				break;
+			return failed(out, "no time left waiting for the group commit holding "
+			                   "this notification");
+		}
+		w = atomic_load_explicit(&s->word, memory_order_acquire);
+		if (W_STATE(w) == S_QUEUED && W_GEN(w) == g) {
+			lead(s, g, lane, run, arg, batch);
+			pthread_mutex_unlock(&seg->lock[lane]);
+			w = atomic_load_explicit(&s->word, memory_order_acquire);
+			break;
+		}
+		pthread_mutex_unlock(&seg->lock[lane]);
+		if (W_STATE(w) != S_TAKEN || W_GEN(w) != g)
+			break;
+		/* Taken by the leader of another lane: its unlock is the
+		 * outcome's arrival. */
+		if (RES_LANE(w) == lane || RES_LANE(w) >= seg->nlanes)
+			return failed(out, "group commit: taken by no leader"); /* cannot happen */
+		lane = RES_LANE(w);
+		rc = lock_lane(lane, &dl, 1);
+	}
+	if (W_STATE(w) != S_DONE || W_GEN(w) != g)
+		return failed(out, "group commit: the slot was lost"); /* cannot happen */
+	outcome(s, w, out);
+	return 0;
+}
+
+/* Lock lane: wait (until dl) or try. 0 with the lock, else an errno
+ * (EBUSY: tried and taken). A holder that died is cleaned up after. */
+static int
+lock_lane(int lane, const struct timespec *dl, int wait)
+{
+	int rc;
+
+	if (wait)
+		rc = pthread_mutex_clocklock(&seg->lock[lane], CLOCK_MONOTONIC, dl);
+	else
+		rc = pthread_mutex_trylock(&seg->lock[lane]);
+	if (rc == EOWNERDEAD) {
+		orphans(lane);
+		pthread_mutex_consistent(&seg->lock[lane]);
+		rc = 0;
+	}
+	return rc;
+}
+
+static int
+failed(struct gcommit_item *out, const char *why)
+{
+	out->status = STORE_UNAVAILABLE;
+	out->duplicate = out->suppressed = 0;
+	snprintf(out->why, sizeof(out->why), "%s", why);
+	return 0;
+}
+
+/* With the lock: take this worker's document and every other one queued
+ * for the same key, up to BATCH_MAX and BATCH_BYTES, run them, and complete
+ * each slot that is still the one taken. */
+static void
+lead(struct slot *me, uint32_t g, int lane, gcommit_run_fn *run, void *arg, size_t *batch)
+{
+	struct gcommit_item items[BATCH_MAX];
+	struct slot        *from[BATCH_MAX];
+	uint32_t            gens[BATCH_MAX];
+	size_t              n = 0, used = 0, k;
+	long                i;
+	uint64_t            w;
+	int                 supp;
+
+	atomic_store(&me->word, W(S_TAKEN, g, lane));
+	items[n].json = me->doc; /* ours: nobody else writes it */
+	from[n] = me;
+	gens[n++] = g;
+	for (i = 0; i < seg->nslots && n < BATCH_MAX; i++) {
+		struct slot *s = &seg->slot[i];
+
+		if (s == me)
+			continue;
+		w = atomic_load_explicit(&s->word, memory_order_acquire);
+		if (W_STATE(w) != S_QUEUED)
+			continue;
+		/* Read before the swap: a slot changed meanwhile has another
+		 * generation, and the swap below fails. */
+		if (s->keylen != me->keylen || memcmp(s->key, me->key, me->keylen) != 0 ||
+		    s->len >= DOC_MAX || used + s->len + 1 > BATCH_BYTES)
+			continue;
+		memcpy(lbuf + used, s->doc, s->len);
+		lbuf[used + s->len] = '\0';
+		if (!atomic_compare_exchange_strong(&s->word, &w, W(S_TAKEN, W_GEN(w), lane)))
+			continue;
+		items[n].json = lbuf + used;
+		used += s->len + 1;
+		from[n] = s;
+		gens[n++] = W_GEN(w);
+	}
+	for (k = 0; k < n; k++) {
+		items[k].status = STORE_UNAVAILABLE;
+		items[k].duplicate = items[k].suppressed = 0;
+		items[k].why[0] = '\0';
+	}
+	run(arg, items, n);
+	*batch = n;
+	for (k = 0; k < n; k++) {
+		supp = items[k].suppressed > SUPP_MAX ? SUPP_MAX : items[k].suppressed;
+		snprintf(from[k]->why, sizeof(from[k]->why), "%s", items[k].why);
+		w = W(S_TAKEN, gens[k], lane);
+		atomic_compare_exchange_strong_explicit(&from[k]->word, &w,
+		    W(S_DONE, gens[k], RES(items[k].status, items[k].duplicate, supp)),
+		    memory_order_release, memory_order_relaxed);
+	}
+}
+
+/* With the lock, after its holder died: what it had taken may or may not
+ * be committed. Those workers answer 503; SNS's retry finds out. */
+static void
+orphans(int lane)
+{
+	long     i, n = 0;
+	uint64_t w;
+
+	for (i = 0; i < seg->nslots; i++) {
+		struct slot *s = &seg->slot[i];
+
+		w = atomic_load(&s->word);
+		if (W_STATE(w) != S_TAKEN || RES_LANE(w) != lane)
+			continue;
+		snprintf(s->why, sizeof(s->why),
+		    "the worker committing this notification's group died");
+		if (atomic_compare_exchange_strong(
+		        &s->word, &w, W(S_DONE, W_GEN(w), RES(STORE_UNAVAILABLE, 0, 0))))
+			n++;
+	}
+	log_warnx("group commit: the leader of lane %d died holding it; %ld notification%s it "
+	          "held answered 503",
+	    lane, n, n == 1 ? "" : "s");
+}
+
+static void
+outcome(const struct slot *s, uint64_t w, struct gcommit_item *out)
+{
+	out->status = RES_STATUS(w);
+	out->duplicate = RES_DUP(w);
+	out->suppressed = RES_SUPP(w);
+	snprintf(out->why, sizeof(out->why), "%s", s->why);
+}
