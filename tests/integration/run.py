@@ -39,7 +39,8 @@ def main(argv):
         argv = argv[:1] + argv[2:]
     mods = argv[1:] or ["test_core", "test_sql", "test_abuse", "test_pgbouncer", "test_apache",
                         "test_failover", "test_notify", "test_alerts", "test_status_sql",
-                        "test_status_page", "browser.test_status_browser", "test_bench"]
+                        "test_status_page", "browser.test_status_browser", "test_bench",
+                        "test_gcommit"]
     if listing:
         for name in mods:
             for n, _ in tests_of(importlib.import_module(name)):

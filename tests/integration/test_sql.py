@@ -942,11 +942,17 @@ def test_migrate_again_is_idempotent_and_reapplies_functions():
     assert r.returncode == 0 and "applied 001-baseline" in r.stdout, r.stdout + r.stderr
     want = []
     for v, name in (("1", "001-baseline"), ("2", "002-scope-and-notify"),
-                    ("3", "003-status-page"), ("4", "004-ingest-triggers")):
+                    ("3", "003-status-page"), ("4", "004-ingest-triggers"),
+                    ("5", "005-group-commit")):
         with open(os.path.join(H.TOP, "sql", name + ".sql"), "rb") as f:
             want.append([v, name, hashlib.sha256(f.read()).hexdigest()])
     assert D.pg.query("SELECT version, name, checksum FROM ses_feedback.schema_migrations "
                       "ORDER BY version", "remig") == want
+    # 005: the SES event is compressed with lz4 (Debian's PostgreSQL has it)
+    assert D.pg.query("SELECT attname, attcompression FROM pg_attribute WHERE attrelid = "
+                      "'ses_feedback.notifications'::regclass AND attname IN "
+                      "('message', 'message_text', 'tags') ORDER BY 1", "remig") == \
+        [["message", "l"], ["message_text", "l"], ["tags", "l"]]
     D.pg.query("SELECT ses_feedback.suppress('kept@x.example', 'kept')", "remig")
     # a function and a view changed or lost by hand come back as sql/ has them
     D.pg.query("CREATE OR REPLACE FUNCTION ses_feedback.classify(p_recipient jsonb, "
