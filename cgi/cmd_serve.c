@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
-/* ses-feedback - `serve --listen unix:PATH|HOST:PORT [--workers N]
+/* ses-feedback - `serve --listen unix:PATH|HOST:PORT [--workers N|auto]
  * [--user USER] [--socket-mode MODE] [--io-timeout SEC]`: the options,
  * checked, for the supervisor (cgi/serve.c). */
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bounds.h"
@@ -58,10 +59,12 @@ cmd_serve(int argc, char **argv)
 
 	if (cmd_args(argc, argv, opts, NULL) == -1 || o.listen == NULL)
 		return CMD_USAGE;
-	if (workers != NULL) {
+	/* auto: the default said out loud (a unit file's variable) */
+	if (workers != NULL && strcmp(workers, "auto") != 0) {
 		o.workers = number(workers, 10, 1, LIM_SERVE_MAX_WORKERS);
 		if (o.workers == -1)
-			fatalx("--workers wants a number from 1 to %d", LIM_SERVE_MAX_WORKERS);
+			fatalx("--workers wants a number from 1 to %d, or auto",
+			    LIM_SERVE_MAX_WORKERS);
 	} else {
 		o.workers = default_workers();
 	}

@@ -48,7 +48,7 @@ usage(int status)
 
 	fprintf(f,
 	    "usage: ses-feedback                        FastCGI on fd 0, or one CGI request\n"
-	    "       ses-feedback serve --listen unix:PATH|HOST:PORT [--workers N]\n"
+	    "       ses-feedback serve --listen unix:PATH|HOST:PORT [--workers N|auto]\n"
 	    "                          [--user USER] [--socket-mode MODE] [--io-timeout SEC]\n"
 	    "       ses-feedback migrate [--roles]\n"
 	    "       ses-feedback suppressions export [--all]\n"

@@ -71,12 +71,14 @@ _Static_assert(LIM_DB_CONNECT_S >= 2, "libpq treats less than 2 s as 2 s");
 #define LIM_SERVE_MAX_WORKERS 256
 /* serve's default worker count: LIM_SERVE_WORKERS_PER_CPU per online CPU,
  * at least LIM_SERVE_MIN_WORKERS, at most LIM_SERVE_DEFAULT_MAX_WORKERS.
- * A worker mostly waits for PostgreSQL's commit; more transactions in
- * flight let its group commit work (2 workers on 2 cores: ~1300/s, 8:
- * ~1500/s), and each worker costs one connection and ~8 MiB. */
-#define LIM_SERVE_WORKERS_PER_CPU     4
-#define LIM_SERVE_MIN_WORKERS         4
-#define LIM_SERVE_DEFAULT_MAX_WORKERS 16
+ * A worker mostly waits for a COMMIT, its own or the group's (gcommit.h):
+ * the more notifications are in flight, the more each COMMIT stores (2
+ * CPUs, 16 connections: 8 workers 2.9 a COMMIT, 16 workers 4.5, and
+ * about 8 % less PostgreSQL CPU per notification). Each worker costs one
+ * connection, idle but for its turns as leader, and ~8 MiB. */
+#define LIM_SERVE_WORKERS_PER_CPU     8
+#define LIM_SERVE_MIN_WORKERS         8
+#define LIM_SERVE_DEFAULT_MAX_WORKERS 32
 /* The listening socket's queue: a burst waits there for a worker instead
  * of nginx getting EAGAIN (an immediate 502) once 128 are queued. The
  * kernel caps it at net.core.somaxconn (4096 by default since Linux 5.4). */

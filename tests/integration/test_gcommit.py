@@ -302,7 +302,7 @@ def wchan(pid):
 def test_a_leader_killed_while_committing():
     """Each notification's INSERT sleeps 0.1 s, so that a leader is seen
     waiting for PostgreSQL (in poll) while others wait for its lock (in
-    futex); that leader is killed."""
+    futex); every worker in poll then is killed, the leader among them."""
     W.pg.psql_admin(
         "CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "PERFORM pg_sleep(0.1); RETURN NULL; END $$; "
@@ -314,19 +314,20 @@ def test_a_leader_killed_while_committing():
     t = threading.Thread(target=lambda: result.setdefault("got", post_all(envs, "/sns", 14)))
     try:
         t.start()
-        victim = None
+        victims = None
         end = time.time() + 10
-        while victim is None and time.time() < end:
+        while victims is None and time.time() < end:
             pids = worker_pids()
             chans = {p: wchan(p) for p in pids}
             polling = [p for p, c in chans.items() if "poll" in c]
             waiting = [p for p, c in chans.items() if "futex" in c]
             if polling and waiting:
-                victim = polling[0]
-                os.kill(victim, signal.SIGKILL)
+                victims = polling
+                for v in victims:
+                    os.kill(v, signal.SIGKILL)
             time.sleep(0.01)
         t.join(60)
-        assert victim is not None, "never saw a leader with followers"
+        assert victims is not None, "never saw a leader with followers"
     finally:
         W.pg.psql_admin("DROP TRIGGER slow ON ses_feedback.notifications; "
                         "DROP FUNCTION public.slow()", db="sesfb")
@@ -349,3 +350,21 @@ def test_a_leader_killed_while_committing():
     assert all(st == 200 for _, st, _ in post_all(more, "/sns", 16))
     # the lock's next holder found its holder dead and went on
     H.wait_for(lambda: "died holding it" in W.serve.text(), 5, "the dead leader's clean-up")
+
+
+def test_workers_auto_is_the_default():
+    """--workers auto (what the systemd unit passes unless told otherwise)
+    starts the default: 8 per online CPU, at least 8, at most 32; a number
+    out of range is refused with what to give instead."""
+    want = min(max(8 * os.sysconf("SC_NPROCESSORS_ONLN"), 8), 32)
+    for workers in ("auto", None):
+        p, _ = H.start_serve(W.tmp, "auto%s" % workers, W.serve_env, workers=workers)
+        try:
+            H.wait_for(lambda: len(H.run(["pgrep", "-P", str(p.p.pid)]).stdout.split()) == want,
+                       10, "%d workers" % want)
+        finally:
+            p.stop()
+        assert "with %d workers" % want in p.text(), p.text()[-500:]
+    r = H.run(H.serve_cmd(W.tmp.path("never.sock"), 0), env=H.service_env(W.serve_env))
+    assert r.returncode != 0 and "--workers wants a number from 1 to 256, or auto" in \
+        r.stdout + r.stderr, r.stdout + r.stderr
