@@ -87,7 +87,10 @@ serve_run(const struct serve_opts *o)
 	}
 	/* The workers' group commit: without it each stores alone. */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (gcommit_setup(p.n, ncpu < 2 ? 2 : ncpu > LIM_GCOMMIT_LANES_MAX ? LIM_GCOMMIT_LANES_MAX : (int)ncpu) == -1)
+	if (gcommit_setup(p.n,
+	        ncpu < 2                           ? 2
+	            : ncpu > LIM_GCOMMIT_LANES_MAX ? LIM_GCOMMIT_LANES_MAX
+	                                           : (int)ncpu) == -1)
 		log_warn("shared memory for the group commit; each worker stores alone");
 	log_info("listening on %s with %ld workers", o->listen, p.n);
 

@@ -34,16 +34,17 @@ enum { S_IDLE, S_QUEUED, S_TAKEN, S_DONE };
 
 /* The word: state (8 bits), generation (32), outcome (24: status 4,
  * duplicate 1, suppressed 19). */
-#define W(state, gen, res)  ((uint64_t)(state) | (uint64_t)(gen) << 8 | (uint64_t)(res) << 40)
-#define W_STATE(w)          ((int)((w)&0xff))
-#define W_GEN(w)            ((uint32_t)((w) >> 8))
-#define RES(st, dup, supp)  ((uint64_t)((st)&0xf) | (uint64_t)((dup) != 0) << 4 | (uint64_t)(supp) << 5)
-#define RES_STATUS(w)       ((int)(((w) >> 40) & 0xf))
-#define RES_DUP(w)          ((int)(((w) >> 44) & 1))
-#define RES_SUPP(w)         ((int)(((w) >> 45) & 0x7ffff))
-#define SUPP_MAX            0x7ffff
+#define W(state, gen, res) ((uint64_t)(state) | (uint64_t)(gen) << 8 | (uint64_t)(res) << 40)
+#define W_STATE(w)         ((int)((w)&0xff))
+#define W_GEN(w)           ((uint32_t)((w) >> 8))
+#define RES(st, dup, supp)                                                                         \
+	((uint64_t)((st)&0xf) | (uint64_t)((dup) != 0) << 4 | (uint64_t)(supp) << 5)
+#define RES_STATUS(w) ((int)(((w) >> 40) & 0xf))
+#define RES_DUP(w)    ((int)(((w) >> 44) & 1))
+#define RES_SUPP(w)   ((int)(((w) >> 45) & 0x7ffff))
+#define SUPP_MAX      0x7ffff
 /* while taken, the outcome bits name the lane of the leader holding it */
-#define RES_LANE(w)         ((int)((w) >> 40))
+#define RES_LANE(w) ((int)((w) >> 40))
 
 struct slot {
 	_Atomic uint64_t word;
@@ -67,8 +68,8 @@ static uint32_t    gen;
 static char       *lbuf; /* the leader's copies, BATCH_BYTES */
 
 static int  lock_lane(int lane, const struct timespec *dl, int wait);
-static void lead(struct slot *me, uint32_t g, int lane, gcommit_run_fn *run, void *arg,
-     size_t *batch);
+static void lead(
+    struct slot *me, uint32_t g, int lane, gcommit_run_fn *run, void *arg, size_t *batch);
 static void orphans(int lane);
 static void outcome(const struct slot *s, uint64_t w, struct gcommit_item *out);
 static int  failed(struct gcommit_item *out, const char *why);
@@ -175,7 +176,8 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 			w = W(S_QUEUED, g, 0);
 			if (atomic_compare_exchange_strong(&s->word, &w, W(S_IDLE, g, 0))) {
 				if (rc != ETIMEDOUT) {
-					log_warnx("group commit lock: %s; storing alone", strerror(rc));
+					log_warnx(
+					    "group commit lock: %s; storing alone", strerror(rc));
 					return -1;
 				}
 				return failed(out, "no time left waiting for the group commit");
@@ -183,8 +185,9 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 			w = atomic_load_explicit(&s->word, memory_order_acquire);
 			if (W_STATE(w) == S_DONE && W_GEN(w) == g)
 				break;
-			return failed(out, "no time left waiting for the group commit holding "
-			                   "this notification");
+			return failed(out,
+			    "no time left waiting for the group commit holding "
+			    "this notification");
 		}
 		w = atomic_load_explicit(&s->word, memory_order_acquire);
 		if (W_STATE(w) == S_QUEUED && W_GEN(w) == g) {
@@ -308,8 +311,8 @@ orphans(int lane)
 		w = atomic_load(&s->word);
 		if (W_STATE(w) != S_TAKEN || RES_LANE(w) != lane)
 			continue;
-		snprintf(s->why, sizeof(s->why),
-		    "the worker committing this notification's group died");
+		snprintf(
+		    s->why, sizeof(s->why), "the worker committing this notification's group died");
 		if (atomic_compare_exchange_strong(
 		        &s->word, &w, W(S_DONE, W_GEN(w), RES(STORE_UNAVAILABLE, 0, 0))))
 			n++;

@@ -144,8 +144,8 @@ ingest_one(struct store *st, struct gcommit_item *it)
 
 	it->duplicate = 0;
 	it->suppressed = 0;
-	it->status = status(db_run(st->db, st->dsn, "sf_ingest", it->json, &r, it->why,
-	    sizeof(it->why)));
+	it->status =
+	    status(db_run(st->db, st->dsn, "sf_ingest", it->json, &r, it->why, sizeof(it->why)));
 	if (it->status == STORE_OK) {
 		if (PQntuples(r) != 1) {
 			snprintf(it->why, sizeof(it->why), "ses_feedback.ingest() returned no row");
@@ -204,7 +204,8 @@ ingest_group(void *arg, struct gcommit_item *items, size_t n)
 		/* Committed, but not every document answered: cannot happen
 		 * with our ingest_many(); the rest go alone, and a document
 		 * stored already is answered duplicate. */
-		snprintf(why, sizeof(why), "ses_feedback.ingest_many() answered %zu of %zu", done, n);
+		snprintf(
+		    why, sizeof(why), "ses_feedback.ingest_many() answered %zu of %zu", done, n);
 	}
 	log_warnx("storing %zu notifications together failed (%s): storing each alone", n, why);
 	for (k = 0; k < n; k++) {
