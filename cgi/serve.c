@@ -85,12 +85,14 @@ serve_run(const struct serve_opts *o)
 	} else if (metrics_init_shared() == -1) {
 		fatal("shared memory for metrics");
 	}
-	/* The workers' group commit: without it each stores alone. */
+	/* The workers' group commit, a lane per CPU (at least 2: one runs
+	 * while another's COMMIT is flushed); without it each stores alone. */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (gcommit_setup(p.n,
-	        ncpu < 2                           ? 2
-	            : ncpu > LIM_GCOMMIT_LANES_MAX ? LIM_GCOMMIT_LANES_MAX
-	                                           : (int)ncpu) == -1)
+	if (ncpu < 2)
+		ncpu = 2;
+	if (ncpu > LIM_GCOMMIT_LANES_MAX)
+		ncpu = LIM_GCOMMIT_LANES_MAX;
+	if (gcommit_setup(p.n, (int)ncpu) == -1)
 		log_warn("shared memory for the group commit; each worker stores alone");
 	log_info("listening on %s with %ld workers", o->listen, p.n);
 
