@@ -42,6 +42,7 @@ static const struct db_stmt stmts[] = {
 
 static enum store_status status(enum db_status s);
 static void              ingest_one(struct store *st, struct gcommit_item *it);
+static int               batch_text(struct store *st, const struct gcommit_item *items, size_t n);
 static gcommit_run_fn    ingest_group;
 
 struct store *
@@ -159,33 +160,50 @@ ingest_one(struct store *st, struct gcommit_item *it)
 }
 
 /* The leader's batch (gcommit_run_fn): one statement, so one COMMIT, for
- * all of them. Should it fail, each is stored alone, so that one document
- * the database refuses (or a deadlock with another transaction) costs
- * only its own notification a 5xx. */
+ * all of them. Refused by the database (an error of one document), each
+ * is stored alone, so that the one refused costs only its own
+ * notification a 5xx. A database that cannot answer now (down, a lock
+ * held past the statement timeout, a deadlock) would make each of those
+ * wait again: all get 503, and SNS sends them again. */
+/* "[doc,doc,...]" in st->batch; -1 when out of memory. */
+static int
+batch_text(struct store *st, const struct gcommit_item *items, size_t n)
+{
+	size_t k;
+
+	st->batch.len = 0;
+	if (buf_add(&st->batch, "[", 1) == -1)
+		return -1;
+	for (k = 0; k < n; k++) {
+		if ((k > 0 && buf_add(&st->batch, ",", 1) == -1) ||
+		    buf_adds(&st->batch, items[k].json) == -1)
+			return -1;
+	}
+	return buf_add(&st->batch, "]", 1);
+}
+
 static void
 ingest_group(void *arg, struct gcommit_item *items, size_t n)
 {
-	struct store *st = arg;
-	PGresult     *r = NULL;
-	char          why[256];
-	size_t        k, done = 0;
-	long          idx;
-	int           ok = 1;
+	struct store     *st = arg;
+	PGresult         *r = NULL;
+	char              why[200]; /* with a few words more fits an item's why */
+	size_t            k, done = 0;
+	long              idx;
+	enum store_status s;
 
 	if (n == 1) {
 		ingest_one(st, &items[0]);
 		return;
 	}
-	st->batch.len = 0;
-	ok = buf_add(&st->batch, "[", 1) == 0;
-	for (k = 0; ok && k < n; k++)
-		ok = (k == 0 || buf_add(&st->batch, ",", 1) == 0) &&
-		    buf_add(&st->batch, items[k].json, strlen(items[k].json)) == 0;
-	ok = ok && buf_add(&st->batch, "]", 1) == 0;
-	if (!ok) {
+	if (batch_text(st, items, n) == -1) {
 		snprintf(why, sizeof(why), "out of memory");
-	} else if (status(db_run(st->db, st->dsn, "sf_ingest_many", st->batch.data, &r, why,
-	               sizeof(why))) == STORE_OK) {
+		s = STORE_FAILED;
+	} else {
+		s = status(db_run(
+		    st->db, st->dsn, "sf_ingest_many", st->batch.data, &r, why, sizeof(why)));
+	}
+	if (s == STORE_OK) {
 		for (k = 0; k < (size_t)PQntuples(r); k++) {
 			idx = strtol(PQgetvalue(r, (int)k, 0), NULL, 10);
 			if (idx < 0 || (size_t)idx >= n || items[idx].status == STORE_OK)
@@ -206,6 +224,13 @@ ingest_group(void *arg, struct gcommit_item *items, size_t n)
 		 * stored already is answered duplicate. */
 		snprintf(
 		    why, sizeof(why), "ses_feedback.ingest_many() answered %zu of %zu", done, n);
+	} else if (s == STORE_UNAVAILABLE) {
+		for (k = 0; k < n; k++) {
+			items[k].status = STORE_UNAVAILABLE;
+			snprintf(items[k].why, sizeof(items[k].why),
+			    "%s (in a transaction with %zu others)", why, n - 1);
+		}
+		return;
 	}
 	log_warnx("storing %zu notifications together failed (%s): storing each alone", n, why);
 	for (k = 0; k < n; k++) {
