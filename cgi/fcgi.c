@@ -30,6 +30,8 @@
 static volatile sig_atomic_t stopping;
 /* The connection whose request is still arriving, or -1. */
 static volatile sig_atomic_t arriving_fd = -1;
+/* The request's body was read to its end (see fcgi_serve). */
+static int read_whole;
 
 static void on_stop(int sig);
 static void response_write(
@@ -94,12 +96,16 @@ read_deadline_arm(int fd)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* Before the connection is closed: its number may be reused at once. */
+/* Before the connection is closed: its number may be reused at once.
+ * Only the main flow arms the timer and sets arriving_fd, so -1 means it
+ * is off already (the body read to its end disarms it first). */
 static void
 read_deadline_disarm(void)
 {
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 
+	if (arriving_fd < 0)
+		return;
 	setitimer(ITIMER_REAL, &off, NULL);
 	arriving_fd = -1;
 }
@@ -121,8 +127,10 @@ fcgi_read(void *ctx, char *p, size_t n)
 	got = FCGX_GetStr(p, (int)n, req->in);
 	if (got == 0 && FCGX_GetError(req->in) != 0)
 		return -1;
-	if (got == 0)
+	if (got == 0) {
 		read_deadline_disarm(); /* all of it is here */
+		read_whole = 1;
+	}
 	return got;
 }
 
@@ -260,11 +268,22 @@ fcgi_serve(int fd, const struct fcgi_opts *o)
 		}
 		store_set_deadline(h.store, LIM_REQUEST_MS);
 		http_set_deadline(h.http, LIM_REQUEST_MS);
+		read_whole = 0;
 		handler_run(&h, &r, &out);
 		read_deadline_disarm();
 		response_write(&out, fcgi_put, req.out);
 		handler_response_free(&out);
+		/* libfcgi closes by shutting the write side, then waiting for
+		 * the web server to close first, reading what it still sends,
+		 * so that unread input never makes the kernel reset the
+		 * connection (and lose the answer) on close. Once the body was
+		 * read to its end nothing more comes for this request: close
+		 * at once, without the three system calls and the wait for
+		 * the web server. "detached" is what makes libfcgi close
+		 * plainly; it is never left set for the next request. */
+		req.detached = read_whole && FCGX_GetError(req.in) == 0;
 		FCGX_Finish_r(&req);
+		req.detached = 0;
 		handler_after(&h);
 	}
 	FCGX_Free(&req, 1);
