@@ -26,6 +26,7 @@
 #include "rates.h"
 #include "record.h"
 #include "ses.h"
+#include "sig.h"
 #include "sns.h"
 #include "status.h"
 #include "subscribe.h"
@@ -92,6 +93,7 @@ handler_free(struct handler *h)
 	certcache_free(h->certs);
 	free(h->after_dsn);
 	status_free(h->status);
+	sig_cache_clear();
 	memset(h, 0, sizeof(*h));
 }
 
