@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -205,9 +206,21 @@ jsonin_utf8(const char *text, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t               i = 0, n, k;
-	unsigned long cp;
+	unsigned long        cp;
 
 	while (i < len) {
+		/* Eight bytes at a time while they are ASCII: nearly all of an
+		 * SNS envelope is. */
+		while (len - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if ((w & UINT64_C(0x8080808080808080)) != 0)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
 		if (s[i] < 0x80) {
 			i++;
 			continue;
