@@ -52,7 +52,14 @@ log_set_level(enum log_level level)
 void
 log_set_request(const char *id)
 {
-	snprintf(log_request, sizeof(log_request), "%s", id != NULL ? id : "");
+	size_t n = id != NULL ? strlen(id) : 0;
+
+	/* as snprintf "%s" would, cut to the buffer */
+	if (n >= sizeof(log_request))
+		n = sizeof(log_request) - 1;
+	if (n > 0)
+		memcpy(log_request, id, n);
+	log_request[n] = '\0';
 }
 
 int
