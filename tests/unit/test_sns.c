@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
 #include "buf.h"
 #include "json_in.h"
 #include "policy.h"
@@ -887,6 +889,50 @@ test_utf8_every_offset(void **state)
 	assert_int_equal(jsonin_utf8("abcdefgh\0ijklmnop", 17), 1);
 }
 
+/* Tokeners are kept between parses: what one parse leaves behind (an
+ * error half way, a truncated text, an object too deep, the other depth
+ * limit) never changes the next one's answer. */
+static void
+test_parse_after_parse(void **state)
+{
+	static const char *const texts[] = { "{\"a\":[1,2,{\"b\":\"c\"}]}", "{\"a\":[1,2,",
+		"[[[[[[[[[[]]]]]]]]]]", "{\"a\":\"\\ud800\"}", "{\"a\" 1}", "{\"a\":1} x",
+		"\"just a string\"", "{}" };
+	static const int         depths[] = { 4, 32, 4, 11 };
+	struct json_object      *o;
+	char                     why[128], first[sizeof(texts) / sizeof(texts[0])][128];
+	size_t                   i, d, round;
+
+	(void)state;
+	for (round = 0; round < 3; round++) {
+		for (d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
+			for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+				why[0] = '\0';
+				o = jsonin_parse(
+				    texts[i], strlen(texts[i]), depths[d], why, sizeof(why));
+				if (o != NULL)
+					snprintf(why, sizeof(why), "ok %s",
+					    json_object_to_json_string_ext(
+					        o, JSON_C_TO_STRING_PLAIN));
+				json_object_put(o);
+				if (round == 0 && d == 0)
+					memcpy(first[i], why, sizeof(why));
+				else if (depths[d] == 4 && strcmp(why, first[i]) != 0)
+					fail_msg(
+					    "text %zu: \"%s\", first \"%s\"", i, why, first[i]);
+			}
+		}
+	}
+	/* ten arrays deep: the limit of each parse is its own */
+	o = jsonin_parse(texts[2], strlen(texts[2]), 10, why, sizeof(why));
+	assert_non_null(o);
+	json_object_put(o);
+	assert_null(jsonin_parse(texts[2], strlen(texts[2]), 9, why, sizeof(why)));
+	o = jsonin_parse(texts[2], strlen(texts[2]), 10, why, sizeof(why));
+	assert_non_null(o);
+	json_object_put(o);
+}
+
 /* SNS_MAX_DEPTH counts the envelope object itself. */
 static void
 test_depth_limit(void **state)
@@ -1213,6 +1259,7 @@ main(void)
 		cmocka_unit_test(test_refuse_invalid_utf8),
 		cmocka_unit_test(test_refuse_invalid_utf8_wellformed_pattern),
 		cmocka_unit_test(test_utf8_every_offset),
+		cmocka_unit_test(test_parse_after_parse),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_refuse_too_long),
 		cmocka_unit_test(test_arn_parse_good),
