@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,25 @@
 static volatile sig_atomic_t stopping;
 /* The connection whose request is still arriving, or -1. */
 static volatile sig_atomic_t arriving_fd = -1;
+/* The request's body was read to its end (see fcgi_serve). */
+static int read_whole;
+
+/* The request's parameters by name, made on the first look-up: the
+ * handler and the configuration ask for some twenty names, and libfcgi
+ * compares each with every parameter in turn. The first of two
+ * parameters of one name is the one found, as with FCGX_GetParam(). A
+ * request with more parameters than half the table is looked up the
+ * slow way. */
+#define PARAM_SLOTS 256
+
+struct param_index {
+	FCGX_ParamArray envp;              /* the request indexed; NULL: none yet */
+	int             usable;            /* 0: too many, use FCGX_GetParam() */
+	const char     *name[PARAM_SLOTS]; /* "NAME=value", NULL when free */
+	size_t          len[PARAM_SLOTS];  /* of NAME */
+};
+
+static struct param_index params;
 
 static void on_stop(int sig);
 static void response_write(
@@ -94,22 +114,83 @@ read_deadline_arm(int fd)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* Before the connection is closed: its number may be reused at once. */
+/* Before the connection is closed: its number may be reused at once.
+ * Only the main flow arms the timer and sets arriving_fd, so -1 means it
+ * is off already (the body read to its end disarms it first). */
 static void
 read_deadline_disarm(void)
 {
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 
+	if (arriving_fd < 0)
+		return;
 	setitimer(ITIMER_REAL, &off, NULL);
 	arriving_fd = -1;
+}
+
+static uint32_t
+param_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t   i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static void
+params_index(FCGX_ParamArray envp)
+{
+	const char *eq;
+	size_t      n = 0, len;
+	uint32_t    i;
+	char      **p;
+
+	memset(&params, 0, sizeof(params));
+	params.envp = envp;
+	for (p = envp; p != NULL && *p != NULL; p++)
+		n++;
+	if (n > PARAM_SLOTS / 2)
+		return;
+	for (p = envp; p != NULL && *p != NULL; p++) {
+		eq = strchr(*p, '=');
+		if (eq == NULL)
+			continue; /* FCGX_GetParam() would never match it either */
+		len = (size_t)(eq - *p);
+		for (i = param_hash(*p, len) % PARAM_SLOTS; params.name[i] != NULL;
+		     i = (i + 1) % PARAM_SLOTS) {
+			if (params.len[i] == len && memcmp(params.name[i], *p, len) == 0)
+				break;
+		}
+		if (params.name[i] == NULL) {
+			params.name[i] = *p;
+			params.len[i] = len;
+		}
+	}
+	params.usable = 1;
 }
 
 static const char *
 fcgi_param(void *ctx, const char *name)
 {
 	FCGX_Request *req = ctx;
+	size_t        len;
+	uint32_t      i;
 
-	return FCGX_GetParam(name, req->envp);
+	if (name == NULL)
+		return NULL;
+	if (params.envp != req->envp)
+		params_index(req->envp);
+	if (!params.usable)
+		return FCGX_GetParam(name, req->envp);
+	len = strlen(name);
+	for (i = param_hash(name, len) % PARAM_SLOTS; params.name[i] != NULL;
+	     i = (i + 1) % PARAM_SLOTS) {
+		if (params.len[i] == len && memcmp(params.name[i], name, len) == 0)
+			return params.name[i] + len + 1;
+	}
+	return NULL;
 }
 
 static long
@@ -121,8 +202,10 @@ fcgi_read(void *ctx, char *p, size_t n)
 	got = FCGX_GetStr(p, (int)n, req->in);
 	if (got == 0 && FCGX_GetError(req->in) != 0)
 		return -1;
-	if (got == 0)
+	if (got == 0) {
 		read_deadline_disarm(); /* all of it is here */
+		read_whole = 1;
+	}
 	return got;
 }
 
@@ -260,11 +343,23 @@ fcgi_serve(int fd, const struct fcgi_opts *o)
 		}
 		store_set_deadline(h.store, LIM_REQUEST_MS);
 		http_set_deadline(h.http, LIM_REQUEST_MS);
+		read_whole = 0;
+		params.envp = NULL; /* libfcgi may place the next one at the same address */
 		handler_run(&h, &r, &out);
 		read_deadline_disarm();
 		response_write(&out, fcgi_put, req.out);
 		handler_response_free(&out);
+		/* libfcgi closes by shutting the write side, then waiting for
+		 * the web server to close first, reading what it still sends,
+		 * so that unread input never makes the kernel reset the
+		 * connection (and lose the answer) on close. Once the body was
+		 * read to its end nothing more comes for this request: close
+		 * at once, without the three system calls and the wait for
+		 * the web server. "detached" is what makes libfcgi close
+		 * plainly; it is never left set for the next request. */
+		req.detached = read_whole && FCGX_GetError(req.in) == 0;
 		FCGX_Finish_r(&req);
+		req.detached = 0;
 		handler_after(&h);
 	}
 	FCGX_Free(&req, 1);

@@ -26,6 +26,7 @@
 #include "rates.h"
 #include "record.h"
 #include "ses.h"
+#include "sig.h"
 #include "sns.h"
 #include "status.h"
 #include "subscribe.h"
@@ -92,6 +93,7 @@ handler_free(struct handler *h)
 	certcache_free(h->certs);
 	free(h->after_dsn);
 	status_free(h->status);
+	sig_cache_clear();
 	memset(h, 0, sizeof(*h));
 }
 
@@ -165,7 +167,7 @@ request_id(struct txn *t)
 
 	if (rid != NULL && *rid != '\0' && strlen(rid) < sizeof(t->id) &&
 	    strspn(rid, "0123456789abcdefABCDEF-") == strlen(rid))
-		snprintf(t->id, sizeof(t->id), "%s", rid);
+		memcpy(t->id, rid, strlen(rid) + 1); /* shorter than t->id */
 	else
 		snprintf(t->id, sizeof(t->id), "%ld-%lu", (long)getpid(), t->h->seq);
 }
@@ -214,6 +216,18 @@ param(const struct txn *t, const char *name)
 	return t->r->param(t->r->ctx, name);
 }
 
+/* What snprintf(dst, n, "%s", s) writes, without the formatting. */
+static void
+copy_text(char *dst, size_t n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len >= n)
+		len = n - 1;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+}
+
 /* Status, Retry-After and the short answer, all from o. */
 static void
 answer(struct txn *t, enum outcome o)
@@ -221,7 +235,7 @@ answer(struct txn *t, enum outcome o)
 	t->outcome = o;
 	t->out->status = outcome_status(o);
 	t->out->retry_after = t->out->status == 503 ? HANDLER_RETRY_AFTER : 0;
-	snprintf(t->out->body, sizeof(t->out->body), "%s", outcome_text(o));
+	copy_text(t->out->body, sizeof(t->out->body), outcome_text(o));
 }
 
 /* Answer o, with says (NULL: o's own text) as the answer and the rest as

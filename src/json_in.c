@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,8 +14,22 @@
 
 #include "json_in.h"
 
-static int digits(const char *s, int n, int *v);
-static int zone_offset(const char *s, long *offset);
+/* Tokeners kept between parses, one per depth limit (the envelope's and
+ * the SES message's): a new one is three allocations, and its string
+ * buffer grows again by doubling to the length of the longest string of
+ * every message. A text longer than this gets a tokener of its own, so
+ * that one large message does not keep its buffer for good. */
+#define JSONIN_KEEP_TOKENER_MAX 65536
+#define JSONIN_KEPT             2
+
+static struct {
+	int                  depth;
+	struct json_tokener *tok;
+} kept[JSONIN_KEPT];
+
+static struct json_tokener *tokener(int depth, size_t len, int *own);
+static int                  digits(const char *s, int n, int *v);
+static int                  zone_offset(const char *s, long *offset);
 
 struct json_object *
 jsonin_parse(const char *text, size_t len, int depth, char *why, size_t whylen)
@@ -23,6 +38,7 @@ jsonin_parse(const char *text, size_t len, int depth, char *why, size_t whylen)
 	struct json_object     *obj = NULL;
 	enum json_tokener_error jerr;
 	size_t                  end;
+	int                     own = 1;
 
 	if (len > (size_t)0x7fffffff) {
 		snprintf(why, whylen, "JSON text too large");
@@ -35,15 +51,11 @@ jsonin_parse(const char *text, size_t len, int depth, char *why, size_t whylen)
 		snprintf(why, whylen, "invalid JSON: not valid UTF-8");
 		return NULL;
 	}
-	tok = json_tokener_new_ex(depth);
+	tok = tokener(depth, len, &own);
 	if (tok == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	/* No JSON_TOKENER_VALIDATE_UTF8: jsonin_utf8() above has already
-	 * refused everything it would, and more; a second pass over every
-	 * byte of every message bought nothing. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (obj == NULL || jerr != json_tokener_success) {
@@ -65,8 +77,45 @@ jsonin_parse(const char *text, size_t len, int depth, char *why, size_t whylen)
 		}
 	}
 out:
-	json_tokener_free(tok);
+	if (own)
+		json_tokener_free(tok);
 	return obj;
+}
+
+/* A tokener with depth as its limit, reset, strict: a kept one (*own 0)
+ * or, for a text over JSONIN_KEEP_TOKENER_MAX or when none can be kept,
+ * a new one for the caller to free (*own 1). NULL: out of memory. */
+static struct json_tokener *
+tokener(int depth, size_t len, int *own)
+{
+	struct json_tokener *tok;
+	int                  i, slot = -1;
+
+	*own = 1;
+	if (len <= JSONIN_KEEP_TOKENER_MAX) {
+		for (i = 0; i < JSONIN_KEPT; i++) {
+			if (kept[i].tok != NULL && kept[i].depth == depth) {
+				*own = 0;
+				json_tokener_reset(kept[i].tok);
+				return kept[i].tok;
+			}
+			if (kept[i].tok == NULL && slot == -1)
+				slot = i;
+		}
+	}
+	tok = json_tokener_new_ex(depth);
+	if (tok == NULL)
+		return NULL;
+	/* No JSON_TOKENER_VALIDATE_UTF8: jsonin_utf8() has already refused
+	 * everything it would, and more; a second pass over every byte of
+	 * every message bought nothing. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	if (len <= JSONIN_KEEP_TOKENER_MAX && slot != -1) {
+		kept[slot].depth = depth;
+		kept[slot].tok = tok;
+		*own = 0;
+	}
+	return tok;
 }
 
 int
@@ -205,9 +254,21 @@ jsonin_utf8(const char *text, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t               i = 0, n, k;
-	unsigned long cp;
+	unsigned long        cp;
 
 	while (i < len) {
+		/* Eight bytes at a time while they are ASCII: nearly all of an
+		 * SNS envelope is. */
+		while (len - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if ((w & UINT64_C(0x8080808080808080)) != 0)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
 		if (s[i] < 0x80) {
 			i++;
 			continue;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,10 @@ static const char *level_names[] = { "error", "warn", "info", "debug" };
 static const int   level_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 static int         log_syslog;
 static char        log_request[64]; /* req= of the request in hand, "" = none */
+static char        log_pid[24];     /* pid= of this process, "" = not known yet */
 
-static void vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap);
+static void        vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap);
+static const char *pid_text(void);
 
 void
 log_init(const char *progname, enum log_level level)
@@ -49,7 +52,14 @@ log_set_level(enum log_level level)
 void
 log_set_request(const char *id)
 {
-	snprintf(log_request, sizeof(log_request), "%s", id != NULL ? id : "");
+	size_t n = id != NULL ? strlen(id) : 0;
+
+	/* as snprintf "%s" would, cut to the buffer */
+	if (n >= sizeof(log_request))
+		n = sizeof(log_request) - 1;
+	if (n > 0)
+		memcpy(log_request, id, n);
+	log_request[n] = '\0';
 }
 
 int
@@ -85,7 +95,36 @@ logline_init(struct logline *l, enum log_level level)
 	l->body = l->len + 1;
 	logline_add(l, "level", level_names[level]);
 	logline_add(l, "prog", log_prog);
-	logline_addf(l, "pid", "%ld", (long)getpid());
+	logline_add(l, "pid", pid_text());
+}
+
+static void
+pid_forgotten(void)
+{
+	log_pid[0] = '\0';
+}
+
+/* getpid() is a system call, and every line wants it: ask once, and
+ * again in a child after fork (the serve workers). Without the fork
+ * handler (out of memory) nothing is kept. */
+static const char *
+pid_text(void)
+{
+	static int registered;
+
+	if (log_pid[0] != '\0')
+		return log_pid;
+	if (!registered && pthread_atfork(NULL, NULL, pid_forgotten) == 0)
+		registered = 1;
+	snprintf(log_pid, sizeof(log_pid), "%ld", (long)getpid());
+	if (!registered) {
+		static char once[24];
+
+		memcpy(once, log_pid, sizeof(once));
+		log_pid[0] = '\0';
+		return once;
+	}
+	return log_pid;
 }
 
 /* Append, cut at the end of the buffer less two bytes: the newline

@@ -271,17 +271,45 @@ add_recipients(struct ses_event *ev, struct json_object *list, int objs, char *w
 	}
 }
 
+/* n decimal digits of v at p (v from 0 to 10^n - 1). */
+static char *
+put_digits(char *p, int v, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + n;
+}
+
 int
 ses_parse_time(const char *in, char *out, size_t outlen)
 {
 	struct tm tm;
 	time_t    t;
-	char      frac[7];
-	int       n;
+	char      frac[7], *p = out;
 
 	if (jsonin_time(in, JSONIN_TIME_ANY_ZONE, &t, frac) == -1 || gmtime_r(&t, &tm) == NULL)
 		return -1;
-	n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%sZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+	/* YYYY-MM-DDTHH:MM:SS.ffffffZ: every field has its width (jsonin_time
+	 * keeps years from 1 to 9999, frac is six digits), 27 bytes. */
+	if (outlen < 28)
+		return -1;
+	p = put_digits(p, tm.tm_year + 1900, 4);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mon + 1, 2);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm.tm_hour, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_min, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_sec, 2);
+	*p++ = '.';
+	memcpy(p, frac, 6);
+	p += 6;
+	*p++ = 'Z';
+	*p = '\0';
+	return 0;
 }

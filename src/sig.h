@@ -10,9 +10,12 @@
 #include <openssl/evp.h>
 
 /* 0 when sig_b64 is key's signature of data under version, else -1 with
- * why (which never quotes the signature). */
-int sig_verify(EVP_PKEY *key, int version, const char *data, size_t len, const char *sig_b64,
-    char *why, size_t whylen);
+ * why (which never quotes the signature). A verify context for key is
+ * kept for the next call, holding a reference to key (so key may be
+ * freed by its owner at any time); sig_cache_clear() lets them go. */
+int  sig_verify(EVP_PKEY *key, int version, const char *data, size_t len, const char *sig_b64,
+     char *why, size_t whylen);
+void sig_cache_clear(void);
 
 /* Decode standard base64 (white space not allowed). Returns the length,
  * or -1 when malformed or larger than outlen. */

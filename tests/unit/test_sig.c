@@ -498,6 +498,151 @@ test_base64_outlen(void **state)
 	assert_int_equal(sig_base64_decode("Zm9vYmFyYmF6", out, 8), -1);
 }
 
+/* The decoder OpenSSL's EVP_DecodeUpdate() made, as sig.c had it: the
+ * reference for sig_base64_decode(). */
+static int
+openssl_decode(const char *in, unsigned char *out, size_t outlen)
+{
+	EVP_ENCODE_CTX *ctx = NULL;
+	size_t          n = strlen(in);
+	int             l1 = 0, l2 = 0, ret = -1;
+
+	if (n == 0 || n % 4 != 0 || n / 4 * 3 > outlen ||
+	    strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+		return -1;
+	ctx = EVP_ENCODE_CTX_new();
+	assert_non_null(ctx);
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, out, &l1, (const unsigned char *)in, (int)n) < 0)
+		goto out;
+	if (EVP_DecodeFinal(ctx, out + l1, &l2) != 1)
+		goto out;
+	ret = l1 + l2;
+out:
+	EVP_ENCODE_CTX_free(ctx);
+	return ret;
+}
+
+static void
+same_as_openssl(const char *in)
+{
+	unsigned char a[4096], b[4096];
+	int           na, nb;
+
+	na = sig_base64_decode(in, a, sizeof(a));
+	nb = openssl_decode(in, b, sizeof(b));
+	if (na != nb)
+		fail_msg("\"%s\": %d, OpenSSL %d", in, na, nb);
+	if (na > 0)
+		assert_memory_equal(a, b, (size_t)na);
+}
+
+/* Every string of up to 8 characters over an alphabet of padding, digits
+ * of each kind and characters base64 does not have, then long random
+ * ones: the same answer as OpenSSL's decoder, byte for byte. */
+static void
+test_base64_like_openssl(void **state)
+{
+	static const char alpha[] = "=A/ -z9+_\n.";
+	char              in[LIM_SNS_SIGNATURE_MAX + 1];
+	size_t            len, i, j, n, a;
+	unsigned long     x, count, r = 12345;
+
+	(void)state;
+	for (len = 0; len <= 8; len++) {
+		/* lengths 6 and 7 are refused for their length alone; 8 with a
+		 * smaller alphabet, to stay fast */
+		if (len == 6 || len == 7)
+			continue;
+		a = len == 8 ? 5 : sizeof(alpha) - 1;
+		for (count = 1, i = 0; i < len; i++)
+			count *= a;
+		for (x = 0; x < count; x++) {
+			unsigned long y = x;
+
+			for (i = 0; i < len; i++, y /= a)
+				in[i] = alpha[y % a];
+			in[len] = '\0';
+			same_as_openssl(in);
+		}
+	}
+	for (j = 0; j < 2000; j++) {
+		r = r * 1103515245 + 12345;
+		n = (r >> 8) % 700;
+		for (i = 0; i < n; i++) {
+			r = r * 1103515245 + 12345;
+			in[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+			    [(r >> 8) % 64];
+		}
+		/* the end as a signature has it, or padding anywhere */
+		if (n > 0 && j % 3 == 0)
+			in[n - 1] = '=';
+		if (n > 1 && j % 5 == 0)
+			in[n - 2] = '=';
+		if (n > 0 && j % 7 == 0)
+			in[(r >> 8) % n] = '=';
+		in[n] = '\0';
+		same_as_openssl(in);
+	}
+}
+
+/* Verify contexts are kept per key and version: each call still answers
+ * for the key it is given, across more keys than are kept, after the
+ * key's owner frees it (the freed key's address may come back as
+ * another's), and after the cache is cleared. */
+static void
+test_verify_contexts_kept(void **state)
+{
+	struct keys *k = *state;
+	EVP_PKEY    *keys[3] = { k->a, k->b, k->big }, *p, *q;
+	char        *s[3][3];
+	char         why[256];
+	size_t       n = strlen(data);
+	int          round, i, j, v, w;
+
+	for (i = 0; i < 3; i++)
+		for (v = 1; v <= 2; v++)
+			s[i][v] = sign_b64(keys[i], v, data, n);
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 3; i++) {
+			for (v = 1; v <= 2; v++) {
+				for (j = 0; j < 3; j++) {
+					for (w = 1; w <= 2; w++) {
+						int want = i == j && v == w ? 0 : -1;
+
+						assert_int_equal(verify(keys[i], v, data, n,
+						                     s[j][w], why, sizeof(why)),
+						    want);
+					}
+				}
+			}
+		}
+		if (round == 1)
+			sig_cache_clear();
+	}
+	/* The slot of a key its owner freed is evicted in time (by four
+	 * other keys and versions): without its own reference that would free
+	 * the key twice, which ASan and glibc catch. */
+	for (i = 0; i < 20; i++) {
+		p = EVP_PKEY_dup(k->a);
+		assert_non_null(p);
+		assert_int_equal(verify(p, 2, data, n, s[0][2], why, sizeof(why)), 0);
+		EVP_PKEY_free(p);
+		q = EVP_PKEY_dup(k->b);
+		assert_non_null(q);
+		assert_int_equal(verify(q, 2, data, n, s[0][2], why, sizeof(why)), -1);
+		assert_int_equal(verify(q, 2, data, n, s[1][2], why, sizeof(why)), 0);
+		assert_int_equal(verify(q, 1, data, n, s[1][1], why, sizeof(why)), 0);
+		assert_int_equal(verify(k->big, 1, data, n, s[2][1], why, sizeof(why)), 0);
+		assert_int_equal(verify(k->big, 2, data, n, s[2][2], why, sizeof(why)), 0);
+		EVP_PKEY_free(q);
+	}
+	sig_cache_clear();
+	for (i = 0; i < 3; i++)
+		for (v = 1; v <= 2; v++)
+			free(s[i][v]);
+}
+
 int
 main(void)
 {
@@ -516,6 +661,8 @@ main(void)
 		cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_base64_malformed),
 		cmocka_unit_test(test_base64_outlen),
+		cmocka_unit_test(test_base64_like_openssl),
+		cmocka_unit_test(test_verify_contexts_kept),
 	};
 
 	return cmocka_run_group_tests_name("sig", tests, group_setup, group_teardown);

@@ -17,7 +17,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
 #include "buf.h"
+#include "json_in.h"
 #include "policy.h"
 #include "sns.h"
 #include "fixtures.h"
@@ -814,6 +817,122 @@ test_refuse_invalid_utf8_wellformed_pattern(void **state)
 	}
 }
 
+/* jsonin_utf8() as it was, a byte at a time: the reference for the
+ * version that skips ASCII eight bytes at a time. */
+static int
+utf8_bytewise(const unsigned char *s, size_t len)
+{
+	size_t        i = 0, n, k;
+	unsigned long cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else {
+			return 0;
+		}
+		if (len - i <= n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* Each sequence, good and bad, at every offset of ASCII around it (both
+ * sides of every eight-byte step), cut at every length: the same answer
+ * as the byte-at-a-time reading. */
+static void
+test_utf8_every_offset(void **state)
+{
+	static const char *const seq[] = { "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80",
+		"\xf4\x8f\xbf\xbf", "\xff", "\x80", "\xc3", "\xe6\x97", "\xc0\xaf", "\xed\xa0\x80",
+		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xe9", "\x7f", "\xc3\xa9\xc3\xa9" };
+	unsigned char            b[64];
+	size_t                   i, pre, post, n, cut;
+
+	(void)state;
+	for (i = 0; i < NFIELDS(seq); i++) {
+		n = strlen(seq[i]);
+		for (pre = 0; pre <= 17; pre++) {
+			for (post = 0; post <= 17; post++) {
+				memset(b, 'a', sizeof(b));
+				memcpy(b + pre, seq[i], n);
+				for (cut = 0; cut <= pre + n + post; cut++) {
+					if (jsonin_utf8((const char *)b, cut) !=
+					    utf8_bytewise(b, cut))
+						fail_msg("sequence %zu after %zu bytes, %zu cut", i,
+						    pre, cut);
+				}
+			}
+		}
+	}
+	/* a NUL is ASCII here (jsonin_str refuses it later) */
+	assert_int_equal(jsonin_utf8("abcdefgh\0ijklmnop", 17), 1);
+}
+
+/* Tokeners are kept between parses: what one parse leaves behind (an
+ * error half way, a truncated text, an object too deep, the other depth
+ * limit) never changes the next one's answer. */
+static void
+test_parse_after_parse(void **state)
+{
+	static const char *const texts[] = { "{\"a\":[1,2,{\"b\":\"c\"}]}", "{\"a\":[1,2,",
+		"[[[[[[[[[[]]]]]]]]]]", "{\"a\":\"\\ud800\"}", "{\"a\" 1}", "{\"a\":1} x",
+		"\"just a string\"", "{}" };
+	static const int         depths[] = { 4, 32, 4, 11 };
+	struct json_object      *o;
+	char                     why[128], first[sizeof(texts) / sizeof(texts[0])][128];
+	size_t                   i, d, round;
+
+	(void)state;
+	for (round = 0; round < 3; round++) {
+		for (d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
+			for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+				why[0] = '\0';
+				o = jsonin_parse(
+				    texts[i], strlen(texts[i]), depths[d], why, sizeof(why));
+				if (o != NULL)
+					snprintf(why, sizeof(why), "ok %s",
+					    json_object_to_json_string_ext(
+					        o, JSON_C_TO_STRING_PLAIN));
+				json_object_put(o);
+				if (round == 0 && d == 0)
+					memcpy(first[i], why, sizeof(why));
+				else if (depths[d] == 4 && strcmp(why, first[i]) != 0)
+					fail_msg(
+					    "text %zu: \"%s\", first \"%s\"", i, why, first[i]);
+			}
+		}
+	}
+	/* ten arrays deep: the limit of each parse is its own */
+	o = jsonin_parse(texts[2], strlen(texts[2]), 10, why, sizeof(why));
+	assert_non_null(o);
+	json_object_put(o);
+	assert_null(jsonin_parse(texts[2], strlen(texts[2]), 9, why, sizeof(why)));
+	o = jsonin_parse(texts[2], strlen(texts[2]), 10, why, sizeof(why));
+	assert_non_null(o);
+	json_object_put(o);
+}
+
 /* SNS_MAX_DEPTH counts the envelope object itself. */
 static void
 test_depth_limit(void **state)
@@ -1139,6 +1258,8 @@ main(void)
 		cmocka_unit_test(test_refuse_nul),
 		cmocka_unit_test(test_refuse_invalid_utf8),
 		cmocka_unit_test(test_refuse_invalid_utf8_wellformed_pattern),
+		cmocka_unit_test(test_utf8_every_offset),
+		cmocka_unit_test(test_parse_after_parse),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_refuse_too_long),
 		cmocka_unit_test(test_arn_parse_good),
