@@ -555,9 +555,9 @@ exec_timed(struct db *db, const struct db_stmt *s, const char *param, PGresult *
 	if (!ok)
 		return ANSWER_LOST;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Wait first, read after: the answer is never there the moment the
+	 * statement has left (a read then is one failed recvfrom more). */
 	for (;;) {
-		if (PQconsumeInput(db->conn) == 0)
-			break; /* connection lost: PQgetResult reports it */
 		if (!PQisBusy(db->conn))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -575,6 +575,8 @@ exec_timed(struct db *db, const struct db_stmt *s, const char *param, PGresult *
 		p.events = POLLIN;
 		if (poll(&p, 1, left) == -1 && errno != EINTR)
 			break;
+		if (PQconsumeInput(db->conn) == 0)
+			break; /* connection lost: PQgetResult reports it */
 	}
 	while ((r = PQgetResult(db->conn)) != NULL) {
 		PQclear(last);

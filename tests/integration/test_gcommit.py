@@ -257,23 +257,31 @@ def test_posted_at_once_equals_posted_one_by_one():
 
 
 def test_a_refused_notification_fails_alone():
+    """A trigger refuses one notification (its Subject); each INSERT also
+    takes 20 ms, so that the others queue and share its transaction."""
     W.pg.psql_admin(
         "CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "IF NEW.subject = 'poison' THEN RAISE EXCEPTION 'poisoned on purpose'; END IF; "
         "RETURN NEW; END $$; "
         "CREATE TRIGGER poison BEFORE INSERT ON ses_feedback.notifications "
-        "FOR EACH ROW EXECUTE FUNCTION public.poison()", db="sesfb")
+        "FOR EACH ROW EXECUTE FUNCTION public.poison(); "
+        "CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "PERFORM pg_sleep(0.02); RETURN NULL; END $$; "
+        "CREATE TRIGGER slow BEFORE INSERT ON ses_feedback.notifications "
+        "FOR EACH STATEMENT EXECUTE FUNCTION public.slow()", db="sesfb")
+    rnd = random.Random(5)
     try:
         seen = False
-        for rnd in range(12):
+        for _ in range(12):
             tag = uuid.uuid4().hex[:8]
             envs = [W.signed(delivery(["g%d-%s@example.com" % (i, tag)], 1), TOPIC)
                     for i in range(11)]
             poison = W.signed(delivery(["x-%s@example.com" % tag], 1), TOPIC, subject="poison")
-            got = post_all([poison] + envs, "/sns", 12)
-            assert got[0][1] == 500, got[0][1:]
+            at = rnd.randrange(1, len(envs))
+            got = post_all(envs[:at] + [poison] + envs[at:], "/sns", 12)
+            assert got[at][1] == 500, got[at][1:]
             assert W.stored(poison) == 0
-            for e, st, body in got[1:]:
+            for e, st, body in got[:at] + got[at + 1:]:
                 assert st == 200, (st, body)
                 assert W.stored(e) == 1, e["MessageId"]
             if "poisoned on purpose" in W.serve.text() and re.search(
@@ -283,7 +291,9 @@ def test_a_refused_notification_fails_alone():
         assert seen, "the poisoned notification was never stored together with others"
     finally:
         W.pg.psql_admin("DROP TRIGGER poison ON ses_feedback.notifications; "
-                        "DROP FUNCTION public.poison()", db="sesfb")
+                        "DROP FUNCTION public.poison(); "
+                        "DROP TRIGGER slow ON ses_feedback.notifications; "
+                        "DROP FUNCTION public.slow()", db="sesfb")
 
 
 def worker_pids():
