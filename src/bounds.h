@@ -75,7 +75,9 @@ _Static_assert(LIM_DB_CONNECT_S >= 2, "libpq treats less than 2 s as 2 s");
  * the more notifications are in flight, the more each COMMIT stores (2
  * CPUs, 16 connections: 8 workers 2.9 a COMMIT, 16 workers 4.5, and
  * about 8 % less PostgreSQL CPU per notification). Each worker costs one
- * connection, idle but for its turns as leader, and ~8 MiB. */
+ * connection, idle but for its turns as leader, and ~8 MiB resident (a
+ * leader's copies of a batch are touched only as far as its documents go:
+ * up to 2 x LIM_GCOMMIT_BATCH_BYTES more after the largest batch). */
 #define LIM_SERVE_WORKERS_PER_CPU     8
 #define LIM_SERVE_MIN_WORKERS         8
 #define LIM_SERVE_DEFAULT_MAX_WORKERS 32

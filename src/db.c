@@ -36,6 +36,7 @@ struct db {
 	char                 *dsn;        /* owned; the DSN conn was made with */
 	int                   version;    /* schema version seen on conn */
 	struct timespec       deadline;   /* CLOCK_MONOTONIC; tv_sec 0: none */
+	char                  state[6];   /* the last db_run's SQLSTATE; "" when none */
 };
 
 /* What became of a statement sent with a deadline. */
@@ -109,12 +110,13 @@ db_run(struct db *db, const char *dsn, const char *name, const char *param, PGre
 	enum db_status        st;
 	enum answer           got;
 	const char           *field;
-	char                  state[6]; /* SQLSTATE; outlives PQclear(r) */
+	char                 *state = db->state; /* outlives PQclear(r) */
 	PGresult             *r;
 	int                   attempt;
 
 	*res = NULL;
 	for (attempt = 0; attempt < 2; attempt++) {
+		state[0] = '\0';
 		/* A connect or a retry that could not finish before the
 		 * request's deadline would only make SNS's answer late. */
 		if ((db->conn == NULL || attempt > 0) &&
@@ -146,7 +148,7 @@ db_run(struct db *db, const char *dsn, const char *name, const char *param, PGre
 		metrics_add(METRICS_DB_ERRORS, 1);
 		/* The field lives in r's memory: copy it before PQclear. */
 		field = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		snprintf(state, sizeof(state), "%s", field != NULL ? field : "");
+		snprintf(state, sizeof(db->state), "%s", field != NULL ? field : "");
 		PQclear(r);
 		/* 26000: our prepared statement is gone (a pooler, DISCARD).
 		 * 25006: the server turned read-only under us (a demoted
@@ -164,6 +166,12 @@ db_run(struct db *db, const char *dsn, const char *name, const char *param, PGre
 		return error_class(db->conn, state);
 	}
 	return DB_UNAVAILABLE;
+}
+
+const char *
+db_sqlstate(const struct db *db)
+{
+	return db->state;
 }
 
 int

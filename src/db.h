@@ -51,6 +51,10 @@ void db_set_deadline(struct db *db, long ms);
 enum db_status db_run(struct db *db, const char *dsn, const char *name, const char *param,
     PGresult **res, char *why, size_t whylen);
 
+/* The SQLSTATE the last db_run failed with ("" when it did not fail, or
+ * failed without one: no connection, no answer in time). */
+const char *db_sqlstate(const struct db *db);
+
 /* Open a connection to dsn, call fn(conn, arg, why, whylen) and close the
  * connection again, whatever fn returned. Closing rolls back a transaction
  * fn left open and releases its session locks: fn can just return -1 on

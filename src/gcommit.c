@@ -62,14 +62,15 @@ struct seg {
 	struct slot     slot[];
 };
 
-static struct seg *seg;
-static long        mine = -1;
-static uint32_t    gen;
-static char       *lbuf; /* the leader's copies, BATCH_BYTES */
+static struct seg   *seg;
+static long          mine = -1;
+static unsigned long turn; /* where this worker's next scan as leader starts */
+static char         *lbuf; /* the leader's copies, BATCH_BYTES */
 
 static int  lock_lane(int lane, const struct timespec *dl, int wait);
-static void lead(
-    struct slot *me, uint32_t g, int lane, gcommit_run_fn *run, void *arg, size_t *batch);
+static int  still_taken(struct slot *s, uint64_t *w);
+static void lead(struct slot *me, uint32_t g, int lane, const struct timespec *dl,
+    gcommit_run_fn *run, void *arg, size_t *batch);
 static void orphans(int lane);
 static void outcome(const struct slot *s, uint64_t w, struct gcommit_item *out);
 static int  failed(struct gcommit_item *out, const char *why);
@@ -109,6 +110,7 @@ void
 gcommit_attach(long slot)
 {
 	struct slot *s;
+	uint64_t     w;
 
 	if (seg == NULL || slot < 0 || slot >= seg->nslots)
 		return;
@@ -119,10 +121,12 @@ gcommit_attach(long slot)
 	}
 	mine = slot;
 	s = &seg->slot[mine];
-	/* A new generation: whatever a leader still holds of the worker
-	 * that had the slot before can no longer complete it. */
-	gen = W_GEN(atomic_load(&s->word)) + 1;
-	atomic_store(&s->word, W(S_IDLE, gen, 0));
+	/* A document of the worker that had the slot before is either still
+	 * held by a leader, who completes it (gcommit_store waits for that
+	 * before using the slot), or it is not, and is dropped. */
+	w = atomic_load(&s->word);
+	if (W_STATE(w) != S_TAKEN)
+		atomic_store(&s->word, W(S_IDLE, W_GEN(w) + 1, 0));
 }
 
 int
@@ -134,7 +138,7 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 	size_t          len, keylen;
 	uint64_t        w;
 	uint32_t        g;
-	int             rc, lane;
+	int             rc = 0, lane;
 
 	*batch = 0;
 	if (mine < 0)
@@ -144,12 +148,17 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 	if (len >= DOC_MAX || keylen >= KEY_MAX)
 		return -1;
 	s = &seg->slot[mine];
+	/* The slot is written only while no leader holds it: a leader still
+	 * running a document this worker gave up on owns it until it
+	 * completes it. Meanwhile this worker stores alone. */
+	if (still_taken(s, &w))
+		return -1;
 	memcpy(s->doc, json, len + 1);
 	s->len = len;
 	memcpy(s->key, key, keylen + 1);
 	s->keylen = keylen;
 	s->why[0] = '\0';
-	g = ++gen;
+	g = W_GEN(w) + 1;
 	atomic_store_explicit(&s->word, W(S_QUEUED, g, 0), memory_order_release);
 
 	if (deadline->tv_sec != 0) {
@@ -189,9 +198,10 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 			    "no time left waiting for the group commit holding "
 			    "this notification");
 		}
-		w = atomic_load_explicit(&s->word, memory_order_acquire);
-		if (W_STATE(w) == S_QUEUED && W_GEN(w) == g) {
-			lead(s, g, lane, run, arg, batch);
+		/* Ours to lead only if no other lane's leader took it first. */
+		w = W(S_QUEUED, g, 0);
+		if (atomic_compare_exchange_strong(&s->word, &w, W(S_TAKEN, g, lane))) {
+			lead(s, g, lane, &dl, run, arg, batch);
 			pthread_mutex_unlock(&seg->lock[lane]);
 			w = atomic_load_explicit(&s->word, memory_order_acquire);
 			break;
@@ -210,6 +220,24 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 		return failed(out, "group commit: the slot was lost"); /* cannot happen */
 	outcome(s, w, out);
 	return 0;
+}
+
+/* Whether a leader still holds s (*w: its word after). A leader that died
+ * holding it is found out by trying its lane's lock, which marks what it
+ * held failed. */
+static int
+still_taken(struct slot *s, uint64_t *w)
+{
+	int lane;
+
+	*w = atomic_load_explicit(&s->word, memory_order_acquire);
+	if (W_STATE(*w) != S_TAKEN)
+		return 0;
+	lane = RES_LANE(*w);
+	if (lane < seg->nlanes && lock_lane(lane, NULL, 0) == 0)
+		pthread_mutex_unlock(&seg->lock[lane]);
+	*w = atomic_load_explicit(&s->word, memory_order_acquire);
+	return W_STATE(*w) == S_TAKEN;
 }
 
 /* Lock lane: wait (until dl) or try. 0 with the lock, else an errno
@@ -240,27 +268,36 @@ failed(struct gcommit_item *out, const char *why)
 	return 0;
 }
 
-/* With the lock: take this worker's document and every other one queued
- * for the same key, up to BATCH_MAX and BATCH_BYTES, run them, and complete
- * each slot that is still the one taken. */
+/* With the lock, our slot taken: take every other document queued for
+ * the same key, up to BATCH_MAX and BATCH_BYTES in all, run them, and
+ * complete each slot that is still the one taken. A leader without the
+ * time one statement may take runs its own alone: a batch cut short by
+ * its deadline would fail the others, who may have more. */
 static void
-lead(struct slot *me, uint32_t g, int lane, gcommit_run_fn *run, void *arg, size_t *batch)
+lead(struct slot *me, uint32_t g, int lane, const struct timespec *dl, gcommit_run_fn *run,
+    void *arg, size_t *batch)
 {
 	struct gcommit_item items[BATCH_MAX];
 	struct slot        *from[BATCH_MAX];
 	uint32_t            gens[BATCH_MAX];
-	size_t              n = 0, used = 0, k;
-	long                i;
+	size_t              n = 0, used = 0, total, k;
+	long                i, j, start;
 	uint64_t            w;
 	int                 supp;
 
-	atomic_store(&me->word, W(S_TAKEN, g, lane));
 	items[n].json = me->doc; /* ours: nobody else writes it */
 	from[n] = me;
 	gens[n++] = g;
-	for (i = 0; i < seg->nslots && n < BATCH_MAX; i++) {
-		struct slot *s = &seg->slot[i];
+	/* the batch's text: "[", the documents and a comma or "]" after each */
+	total = me->len + 2;
+	start = (long)(turn++ % (unsigned long)seg->nslots);
+	if (deadline_left_ms(dl, LIM_DB_ANSWER_MS) < LIM_DB_ANSWER_MS)
+		start = -1;
+	for (j = 0; start >= 0 && j < seg->nslots && n < BATCH_MAX; j++) {
+		struct slot *s;
 
+		i = (start + j) % seg->nslots;
+		s = &seg->slot[i];
 		if (s == me)
 			continue;
 		w = atomic_load_explicit(&s->word, memory_order_acquire);
@@ -269,7 +306,7 @@ lead(struct slot *me, uint32_t g, int lane, gcommit_run_fn *run, void *arg, size
 		/* Read before the swap: a slot changed meanwhile has another
 		 * generation, and the swap below fails. */
 		if (s->keylen != me->keylen || memcmp(s->key, me->key, me->keylen) != 0 ||
-		    s->len >= DOC_MAX || used + s->len + 1 > BATCH_BYTES)
+		    s->len >= DOC_MAX || total + s->len + 1 > BATCH_BYTES)
 			continue;
 		memcpy(lbuf + used, s->doc, s->len);
 		lbuf[used + s->len] = '\0';
@@ -277,6 +314,7 @@ lead(struct slot *me, uint32_t g, int lane, gcommit_run_fn *run, void *arg, size
 			continue;
 		items[n].json = lbuf + used;
 		used += s->len + 1;
+		total += s->len + 1;
 		from[n] = s;
 		gens[n++] = W_GEN(w);
 	}
@@ -289,8 +327,13 @@ lead(struct slot *me, uint32_t g, int lane, gcommit_run_fn *run, void *arg, size
 	*batch = n;
 	for (k = 0; k < n; k++) {
 		supp = items[k].suppressed > SUPP_MAX ? SUPP_MAX : items[k].suppressed;
-		snprintf(from[k]->why, sizeof(from[k]->why), "%s", items[k].why);
-		w = W(S_TAKEN, gens[k], lane);
+		/* A taken slot is written by its leader only: its worker waits
+		 * for it to be completed before using it again. */
+		w = atomic_load_explicit(&from[k]->word, memory_order_relaxed);
+		if (w != W(S_TAKEN, gens[k], lane))
+			continue; /* cannot happen */
+		if (items[k].status != STORE_OK)
+			snprintf(from[k]->why, sizeof(from[k]->why), "%s", items[k].why);
 		atomic_compare_exchange_strong_explicit(&from[k]->word, &w,
 		    W(S_DONE, gens[k], RES(items[k].status, items[k].duplicate, supp)),
 		    memory_order_release, memory_order_relaxed);
@@ -328,5 +371,8 @@ outcome(const struct slot *s, uint64_t w, struct gcommit_item *out)
 	out->status = RES_STATUS(w);
 	out->duplicate = RES_DUP(w);
 	out->suppressed = RES_SUPP(w);
-	snprintf(out->why, sizeof(out->why), "%s", s->why);
+	if (out->status != STORE_OK)
+		snprintf(out->why, sizeof(out->why), "%s", s->why);
+	else
+		out->why[0] = '\0';
 }

@@ -53,8 +53,10 @@ void gcommit_attach(long slot);
  * reached: only documents of one key share a transaction), waiting no
  * longer than deadline (CLOCK_MONOTONIC; tv_sec 0: LIM_REQUEST_MS). 0
  * with *out's status, duplicate and suppressed set; -1 when the group
- * cannot take it (not attached, the document or key too large), and the
- * caller stores it alone. *batch is the size of the batch it went in (0
+ * cannot take it (not attached, the document or key too large, or a
+ * leader still holds the last document this worker gave up waiting for:
+ * the slot is the leader's until it completes it), and the caller stores
+ * it alone. *batch is the size of the batch it went in (0
  * when this worker gave up before it was taken). */
 int gcommit_store(const char *key, const char *json, const struct timespec *deadline,
     gcommit_run_fn *run, void *arg, struct gcommit_item *out, size_t *batch);

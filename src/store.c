@@ -44,6 +44,7 @@ static enum store_status status(enum db_status s);
 static void              ingest_one(struct store *st, struct gcommit_item *it);
 static int               batch_text(struct store *st, const struct gcommit_item *items, size_t n);
 static gcommit_run_fn    ingest_group;
+static int               conflict(const char *state);
 
 struct store *
 store_new(void)
@@ -159,12 +160,6 @@ ingest_one(struct store *st, struct gcommit_item *it)
 	PQclear(r);
 }
 
-/* The leader's batch (gcommit_run_fn): one statement, so one COMMIT, for
- * all of them. Refused by the database (an error of one document), each
- * is stored alone, so that the one refused costs only its own
- * notification a 5xx. A database that cannot answer now (down, a lock
- * held past the statement timeout, a deadlock) would make each of those
- * wait again: all get 503, and SNS sends them again. */
 /* "[doc,doc,...]" in st->batch; -1 when out of memory. */
 static int
 batch_text(struct store *st, const struct gcommit_item *items, size_t n)
@@ -182,6 +177,21 @@ batch_text(struct store *st, const struct gcommit_item *items, size_t n)
 	return buf_add(&st->batch, "]", 1);
 }
 
+/* A deadlock or a serialization failure: the batch lost to another
+ * transaction over rows both write. */
+static int
+conflict(const char *state)
+{
+	return strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0;
+}
+
+/* The leader's batch (gcommit_run_fn): one statement, so one COMMIT, for
+ * all of them. Refused by the database (an error of one document), or
+ * lost to another transaction (another lane's batch writing the same
+ * addresses in another order: a deadlock), each is stored alone, so that
+ * the one refused costs only its own notification a 5xx. A database that
+ * cannot answer now (down, a lock held past the statement timeout) would
+ * make each of those wait again: all get 503, and SNS sends them again. */
 static void
 ingest_group(void *arg, struct gcommit_item *items, size_t n)
 {
@@ -224,7 +234,7 @@ ingest_group(void *arg, struct gcommit_item *items, size_t n)
 		 * stored already is answered duplicate. */
 		snprintf(
 		    why, sizeof(why), "ses_feedback.ingest_many() answered %zu of %zu", done, n);
-	} else if (s == STORE_UNAVAILABLE) {
+	} else if (s == STORE_UNAVAILABLE && !conflict(db_sqlstate(st->db))) {
 		for (k = 0; k < n; k++) {
 			items[k].status = STORE_UNAVAILABLE;
 			snprintf(items[k].why, sizeof(items[k].why),

@@ -8,7 +8,8 @@ messages posted to nginx at once, `serve` with 8 workers, PostgreSQL.
   16 at a time to one database and one by one to another ends in the same
   rows, and the transactions did store several notifications each.
 - A notification the database refuses, stored together with others,
-  costs only itself a 5xx: the others get 200 and their rows.
+  costs only itself a 5xx: the others get 200 and their rows; so does
+  one whose transaction is chosen as a deadlock's victim.
 - A worker killed while it commits for others: the group goes on (the
   lock's next holder cleans up), nothing answered 200 is missing, and
   SNS's retries store everything exactly once."""
@@ -256,20 +257,23 @@ def test_posted_at_once_equals_posted_one_by_one():
                            "WHERE reason = 'soft_bounce' AND expires_at > now()")) == 5
 
 
-def test_a_refused_notification_fails_alone():
-    """A trigger refuses one notification (its Subject); each INSERT also
-    takes 20 ms, so that the others queue and share its transaction."""
+def fails_alone(raise_sql, status, said):
+    """A trigger fails one notification (its Subject) with raise_sql; each
+    INSERT also takes 20 ms, so that the others queue and share its
+    transaction. That one gets status; the others get 200 and their rows,
+    and the log says the batch was stored again one by one (said)."""
     W.pg.psql_admin(
         "CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "IF NEW.subject = 'poison' THEN RAISE EXCEPTION 'poisoned on purpose'; END IF; "
+        "IF NEW.subject = 'poison' THEN %s; END IF; "
         "RETURN NEW; END $$; "
         "CREATE TRIGGER poison BEFORE INSERT ON ses_feedback.notifications "
         "FOR EACH ROW EXECUTE FUNCTION public.poison(); "
         "CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "PERFORM pg_sleep(0.02); RETURN NULL; END $$; "
         "CREATE TRIGGER slow BEFORE INSERT ON ses_feedback.notifications "
-        "FOR EACH STATEMENT EXECUTE FUNCTION public.slow()", db="sesfb")
+        "FOR EACH STATEMENT EXECUTE FUNCTION public.slow()" % raise_sql, db="sesfb")
     rnd = random.Random(5)
+    mark = len(W.serve.text())
     try:
         seen = False
         for _ in range(12):
@@ -279,21 +283,34 @@ def test_a_refused_notification_fails_alone():
             poison = W.signed(delivery(["x-%s@example.com" % tag], 1), TOPIC, subject="poison")
             at = rnd.randrange(1, len(envs))
             got = post_all(envs[:at] + [poison] + envs[at:], "/sns", 12)
-            assert got[at][1] == 500, got[at][1:]
+            assert got[at][1] == status, got[at][1:]
             assert W.stored(poison) == 0
             for e, st, body in got[:at] + got[at + 1:]:
                 assert st == 200, (st, body)
                 assert W.stored(e) == 1, e["MessageId"]
-            if "poisoned on purpose" in W.serve.text() and re.search(
-                    r"storing \d+ notifications together failed", W.serve.text()):
+            log = W.serve.text()[mark:]
+            if said in log and re.search(r"storing \d+ notifications together failed", log):
                 seen = True
                 break
-        assert seen, "the poisoned notification was never stored together with others"
+        assert seen, "the failing notification was never stored together with others"
     finally:
         W.pg.psql_admin("DROP TRIGGER poison ON ses_feedback.notifications; "
                         "DROP FUNCTION public.poison(); "
                         "DROP TRIGGER slow ON ses_feedback.notifications; "
                         "DROP FUNCTION public.slow()", db="sesfb")
+
+
+def test_a_refused_notification_fails_alone():
+    """Refused (an error of its own): 500, and SNS's retries are its own."""
+    fails_alone("RAISE EXCEPTION 'poisoned on purpose'", 500, "poisoned on purpose")
+
+
+def test_a_deadlocked_batch_is_stored_one_by_one():
+    """A batch that loses a deadlock to another lane's (SQLSTATE 40P01) is
+    not 503 for all: stored again one by one, only the notification that
+    deadlocks again gets 503."""
+    fails_alone("RAISE EXCEPTION 'deadlocked on purpose' USING ERRCODE = '40P01'", 503,
+                "deadlocked on purpose")
 
 
 def worker_pids():
