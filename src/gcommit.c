@@ -5,7 +5,15 @@
  * only by compare-and-swap, so that a leader can never complete a slot
  * whose worker has given up and queued the next document: the generation
  * differs and the swap fails. Slot contents are read by a leader only
- * while it holds the lock, and copied before the slot is marked taken. */
+ * while it holds the lock, and copied before the slot is marked taken.
+ *
+ * A worker waits on its own slot's bell (a futex word), never on a lock:
+ * the leader rings each slot it completes, so that all its followers
+ * wake at once, and on letting its lane go rings one queued slot, whose
+ * worker tries the lanes and leads the next batch. A lane is only ever
+ * tried, not waited for. A ring aimed at another slot, or a leader that
+ * died, is made up for by a short nap: a waiter wakes on its own and
+ * looks again (a dead leader's lane, tried, is cleaned up). */
 #include "config.h"
 
 #include <errno.h>
@@ -15,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "bounds.h"
 #include "deadline.h"
@@ -29,6 +40,11 @@
 #define BATCH_BYTES LIM_GCOMMIT_BATCH_BYTES
 #define WHY_MAX     256
 #define LANES_MAX   LIM_GCOMMIT_LANES_MAX
+/* How long a waiter naps before it looks again without a ring: queued
+ * (a lane may have come free with the ring gone to another slot), or
+ * taken (its leader may have died). */
+#define NAP_QUEUED_MS 10
+#define NAP_TAKEN_MS  100
 
 enum { S_IDLE, S_QUEUED, S_TAKEN, S_DONE };
 
@@ -48,6 +64,7 @@ enum { S_IDLE, S_QUEUED, S_TAKEN, S_DONE };
 
 struct slot {
 	_Atomic uint64_t word;
+	_Atomic uint32_t bell;   /* futex: changed and woken by ring() */
 	size_t           len;    /* of doc, without its NUL */
 	size_t           keylen; /* of key, without its NUL */
 	char             why[WHY_MAX];
@@ -67,7 +84,11 @@ static long          mine = -1;
 static unsigned long turn; /* where this worker's next scan as leader starts */
 static char         *lbuf; /* the leader's copies, BATCH_BYTES */
 
-static int  lock_lane(int lane, const struct timespec *dl, int wait);
+static int  lock_lane(int lane);
+static int  try_lanes(int *lane);
+static void unlock_lane(int lane);
+static void ring(struct slot *s);
+static void nap(struct slot *s, uint32_t bell, long ms);
 static int  still_taken(struct slot *s, uint64_t *w);
 static void lead(struct slot *me, uint32_t g, int lane, const struct timespec *dl,
     gcommit_run_fn *run, void *arg, size_t *batch);
@@ -137,8 +158,9 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 	struct timespec dl;
 	size_t          len, keylen;
 	uint64_t        w;
-	uint32_t        g;
-	int             rc = 0, lane;
+	uint32_t        g, bell;
+	long            left;
+	int             rc, lane;
 
 	*batch = 0;
 	if (mine < 0)
@@ -167,30 +189,43 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 		clock_gettime(CLOCK_MONOTONIC, &dl);
 		dl.tv_sec += LIM_REQUEST_MS / 1000;
 	}
-	/* A free lane, else our own lane's turn. */
-	for (lane = 0; lane < seg->nlanes; lane++) {
-		if ((rc = lock_lane(lane, &dl, 0)) != EBUSY)
-			break;
-	}
-	if (lane == seg->nlanes) {
-		lane = (int)(mine % seg->nlanes);
-		rc = lock_lane(lane, &dl, 1);
-	}
 	for (;;) {
-		if (rc != 0) {
-			/* Timed out waiting, or the lock is broken. Still
-			 * queued: take it back, and say why; taken meanwhile:
-			 * its fate is not known here, and SNS's retry will
-			 * tell. */
-			w = W(S_QUEUED, g, 0);
-			if (atomic_compare_exchange_strong(&s->word, &w, W(S_IDLE, g, 0))) {
-				if (rc != ETIMEDOUT) {
+		/* The bell before the state: a ring after this is not missed. */
+		bell = atomic_load_explicit(&s->bell, memory_order_acquire);
+		w = atomic_load_explicit(&s->word, memory_order_acquire);
+		if (W_GEN(w) != g || W_STATE(w) == S_IDLE)
+			return failed(out, "group commit: the slot was lost"); /* cannot happen */
+		if (W_STATE(w) == S_DONE)
+			break;
+		if (W_STATE(w) == S_QUEUED) {
+			rc = try_lanes(&lane);
+			if (rc == 0) {
+				/* Ours to lead only if no other lane's leader
+				 * took it first. */
+				w = W(S_QUEUED, g, 0);
+				if (atomic_compare_exchange_strong(
+				        &s->word, &w, W(S_TAKEN, g, lane)))
+					lead(s, g, lane, &dl, run, arg, batch);
+				unlock_lane(lane);
+				continue;
+			}
+			if (rc != EBUSY) {
+				w = W(S_QUEUED, g, 0);
+				if (atomic_compare_exchange_strong(&s->word, &w, W(S_IDLE, g, 0))) {
 					log_warnx(
 					    "group commit lock: %s; storing alone", strerror(rc));
 					return -1;
 				}
-				return failed(out, "no time left waiting for the group commit");
+				continue; /* taken meanwhile */
 			}
+		}
+		left = deadline_left_ms(&dl, NAP_TAKEN_MS);
+		if (left == 0) {
+			/* Still queued: take it back, and say why; taken: its
+			 * fate is not known here, and SNS's retry will tell. */
+			w = W(S_QUEUED, g, 0);
+			if (atomic_compare_exchange_strong(&s->word, &w, W(S_IDLE, g, 0)))
+				return failed(out, "no time left waiting for the group commit");
 			w = atomic_load_explicit(&s->word, memory_order_acquire);
 			if (W_STATE(w) == S_DONE && W_GEN(w) == g)
 				break;
@@ -198,26 +233,18 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 			    "no time left waiting for the group commit holding "
 			    "this notification");
 		}
-		/* Ours to lead only if no other lane's leader took it first. */
-		w = W(S_QUEUED, g, 0);
-		if (atomic_compare_exchange_strong(&s->word, &w, W(S_TAKEN, g, lane))) {
-			lead(s, g, lane, &dl, run, arg, batch);
-			pthread_mutex_unlock(&seg->lock[lane]);
-			w = atomic_load_explicit(&s->word, memory_order_acquire);
-			break;
+		if (W_STATE(w) == S_QUEUED) {
+			nap(s, bell, left < NAP_QUEUED_MS ? left : NAP_QUEUED_MS);
+		} else {
+			nap(s, bell, left);
+			/* Woken by no ring: a leader that died holding its lane
+			 * is found out by trying it. */
+			lane = RES_LANE(w);
+			if (atomic_load(&s->bell) == bell && lane < seg->nlanes &&
+			    lock_lane(lane) == 0)
+				unlock_lane(lane);
 		}
-		pthread_mutex_unlock(&seg->lock[lane]);
-		if (W_STATE(w) != S_TAKEN || W_GEN(w) != g)
-			break;
-		/* Taken by the leader of another lane: its unlock is the
-		 * outcome's arrival. */
-		if (RES_LANE(w) == lane || RES_LANE(w) >= seg->nlanes)
-			return failed(out, "group commit: taken by no leader"); /* cannot happen */
-		lane = RES_LANE(w);
-		rc = lock_lane(lane, &dl, 1);
 	}
-	if (W_STATE(w) != S_DONE || W_GEN(w) != g)
-		return failed(out, "group commit: the slot was lost"); /* cannot happen */
 	outcome(s, w, out);
 	return 0;
 }
@@ -234,29 +261,79 @@ still_taken(struct slot *s, uint64_t *w)
 	if (W_STATE(*w) != S_TAKEN)
 		return 0;
 	lane = RES_LANE(*w);
-	if (lane < seg->nlanes && lock_lane(lane, NULL, 0) == 0)
-		pthread_mutex_unlock(&seg->lock[lane]);
+	if (lane < seg->nlanes && lock_lane(lane) == 0)
+		unlock_lane(lane);
 	*w = atomic_load_explicit(&s->word, memory_order_acquire);
 	return W_STATE(*w) == S_TAKEN;
 }
 
-/* Lock lane: wait (until dl) or try. 0 with the lock, else an errno
- * (EBUSY: tried and taken). A holder that died is cleaned up after. */
+/* Try lane's lock: 0 with it, else an errno (EBUSY: held). A holder that
+ * died is cleaned up after. */
 static int
-lock_lane(int lane, const struct timespec *dl, int wait)
+lock_lane(int lane)
 {
 	int rc;
 
-	if (wait)
-		rc = pthread_mutex_clocklock(&seg->lock[lane], CLOCK_MONOTONIC, dl);
-	else
-		rc = pthread_mutex_trylock(&seg->lock[lane]);
+	rc = pthread_mutex_trylock(&seg->lock[lane]);
 	if (rc == EOWNERDEAD) {
 		orphans(lane);
 		pthread_mutex_consistent(&seg->lock[lane]);
 		rc = 0;
 	}
 	return rc;
+}
+
+/* Try every lane, this worker's own first: 0 with *lane locked, EBUSY
+ * when all are held, or the first other errno. */
+static int
+try_lanes(int *lane)
+{
+	int i, rc, first = EBUSY;
+
+	for (i = 0; i < seg->nlanes; i++) {
+		*lane = (int)((mine + i) % seg->nlanes);
+		rc = lock_lane(*lane);
+		if (rc == 0)
+			return 0;
+		if (rc != EBUSY && first == EBUSY)
+			first = rc;
+	}
+	return first;
+}
+
+/* Let lane go, and ring one queued slot: its worker may lead next. */
+static void
+unlock_lane(int lane)
+{
+	long     i, j, start;
+	uint64_t w;
+
+	pthread_mutex_unlock(&seg->lock[lane]);
+	start = (long)(turn++ % (unsigned long)seg->nslots);
+	for (j = 0; j < seg->nslots; j++) {
+		i = (start + j) % seg->nslots;
+		w = atomic_load_explicit(&seg->slot[i].word, memory_order_relaxed);
+		if (W_STATE(w) == S_QUEUED && i != mine) {
+			ring(&seg->slot[i]);
+			return;
+		}
+	}
+}
+
+static void
+ring(struct slot *s)
+{
+	atomic_fetch_add_explicit(&s->bell, 1, memory_order_release);
+	syscall(SYS_futex, &s->bell, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Sleep until s is rung after bell was read, or ms pass. */
+static void
+nap(struct slot *s, uint32_t bell, long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	syscall(SYS_futex, &s->bell, FUTEX_WAIT, bell, &t, NULL, 0);
 }
 
 static int
@@ -334,9 +411,11 @@ lead(struct slot *me, uint32_t g, int lane, const struct timespec *dl, gcommit_r
 			continue; /* cannot happen */
 		if (items[k].status != STORE_OK)
 			snprintf(from[k]->why, sizeof(from[k]->why), "%s", items[k].why);
-		atomic_compare_exchange_strong_explicit(&from[k]->word, &w,
-		    W(S_DONE, gens[k], RES(items[k].status, items[k].duplicate, supp)),
-		    memory_order_release, memory_order_relaxed);
+		if (atomic_compare_exchange_strong_explicit(&from[k]->word, &w,
+		        W(S_DONE, gens[k], RES(items[k].status, items[k].duplicate, supp)),
+		        memory_order_release, memory_order_relaxed) &&
+		    k > 0)
+			ring(from[k]);
 	}
 }
 
@@ -357,8 +436,10 @@ orphans(int lane)
 		snprintf(
 		    s->why, sizeof(s->why), "the worker committing this notification's group died");
 		if (atomic_compare_exchange_strong(
-		        &s->word, &w, W(S_DONE, W_GEN(w), RES(STORE_UNAVAILABLE, 0, 0))))
+		        &s->word, &w, W(S_DONE, W_GEN(w), RES(STORE_UNAVAILABLE, 0, 0)))) {
+			ring(s);
 			n++;
+		}
 	}
 	log_warnx("group commit: the leader of lane %d died holding it; %ld notification%s it "
 	          "held answered 503",

@@ -2,24 +2,25 @@
 /* ses-feedback - group commit between `serve`'s workers.
  *
  * A worker about to store a notification puts its document in its own
- * slot of a segment shared by all workers, then takes the group lock.
- * The worker that gets it is the leader: it takes every queued document
+ * slot of a segment shared by all workers, then tries the group locks.
+ * The worker that gets one is a leader: it takes every queued document
  * of the same database (its own among them), stores them in one
- * transaction, writes each slot's outcome and lets the lock go; the next
- * worker in line finds its outcome there and answers. Documents that came
- * while a transaction was running are the next leader's batch. So one
- * COMMIT serves as many notifications as arrived during the one before,
- * and nobody waits for a timer. An outcome is written only after the
- * COMMIT that holds it; a worker that gives up waiting (its deadline)
- * answers 503, and SNS's retry finds the MessageId stored or not.
+ * transaction, writes each slot's outcome and rings its bell (a futex),
+ * so that every worker of the batch wakes at once and answers; letting
+ * the lock go, it rings one slot still queued, whose worker leads the
+ * next batch with whatever came meanwhile. So one COMMIT serves as many
+ * notifications as arrived during the one before, and nobody waits for a
+ * timer. An outcome is written only after the COMMIT that holds it; a
+ * worker that gives up waiting (its deadline) answers 503, and SNS's
+ * retry finds the MessageId stored or not.
  *
  * There are a few such locks (lanes), each a leader's at a time, so that
- * one batch is executed while another's COMMIT is being written; a waiter
- * tries them all, then waits its own; one whose document another lane's
- * leader took waits for that lane. Each is a robust process-shared mutex:
- * a leader that dies holding one leaves the slots it took to the next
- * holder, who marks them failed (their workers answer 503) before going
- * on. Not used outside `serve`. */
+ * one batch is executed while another's COMMIT is being written. A lock
+ * is only ever tried; a worker waits on its own slot's bell, and naps
+ * briefly when no ring comes, then looks again. Each lock is a robust
+ * process-shared mutex: a leader that dies holding one leaves the slots
+ * it took to the next worker to try it, who marks them failed (their
+ * workers answer 503) before going on. Not used outside `serve`. */
 #ifndef SF_GCOMMIT_H
 #define SF_GCOMMIT_H
 
