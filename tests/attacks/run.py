@@ -183,9 +183,14 @@ def build(w, case, gvars):
     v["MID"] = str(uuid.uuid4())
     v["TOKEN"] = "2336412f37fb687f5d51e6e2425" + uuid.uuid4().hex
     # Timestamps relative to now, for the replay window: {{NOW}},
-    # {{NOW_PLUS_1}}, {{NOW_MINUS_4501}}, ...
+    # {{NOW_PLUS_1}}, {{NOW_MINUS_4530}}, ... An age to be refused is 30 s
+    # past its mark: the program reads the time with time(), whose second
+    # can lag this clock's by a few milliseconds (the kernel's coarse
+    # clock), and its Timestamp is cut to the second, so a message made
+    # exactly 86400 s ago can be judged 86399 s old ("23 h 59 min"), one
+    # made 4501 s ago 4500 s (inside the window).
     v["NOW"] = S.now_timestamp()
-    for n in (1, 60, 901, 3600, 4400, 4501, 86400, 2592000):
+    for n in (1, 60, 901, 3600, 4400, 4530, 86430, 2592030):
         v["NOW_PLUS_%d" % n] = S.now_timestamp(n)
         v["NOW_MINUS_%d" % n] = S.now_timestamp(-n)
     topic = expand(case.get("topic", "{{TOPIC}}"), v)
