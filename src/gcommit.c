@@ -65,8 +65,11 @@ enum { S_IDLE, S_QUEUED, S_TAKEN, S_DONE };
 struct slot {
 	_Atomic uint64_t word;
 	_Atomic uint32_t bell;   /* futex: changed and woken by ring() */
-	size_t           len;    /* of doc, without its NUL */
-	size_t           keylen; /* of key, without its NUL */
+	/* Written by the worker while the slot is its own, read by leaders
+	 * while it may not be (a worker that gave up may be writing its next
+	 * document): each read once, into a local, and used only from there. */
+	_Atomic size_t   len;    /* of doc, without its NUL */
+	_Atomic size_t   keylen; /* of key, without its NUL */
 	char             why[WHY_MAX];
 	char             key[KEY_MAX];
 	char             doc[DOC_MAX];
@@ -146,8 +149,9 @@ gcommit_attach(long slot)
 	 * held by a leader, who completes it (gcommit_store waits for that
 	 * before using the slot), or it is not, and is dropped. */
 	w = atomic_load(&s->word);
-	if (W_STATE(w) != S_TAKEN)
-		atomic_store(&s->word, W(S_IDLE, W_GEN(w) + 1, 0));
+	while (W_STATE(w) != S_TAKEN &&
+	       !atomic_compare_exchange_weak(&s->word, &w, W(S_IDLE, W_GEN(w) + 1, 0)))
+		; /* a leader took it meanwhile (then w is TAKEN), or a spurious failure */
 }
 
 int
@@ -176,9 +180,9 @@ gcommit_store(const char *key, const char *json, const struct timespec *deadline
 	if (still_taken(s, &w))
 		return -1;
 	memcpy(s->doc, json, len + 1);
-	s->len = len;
+	atomic_store_explicit(&s->len, len, memory_order_relaxed);
 	memcpy(s->key, key, keylen + 1);
-	s->keylen = keylen;
+	atomic_store_explicit(&s->keylen, keylen, memory_order_relaxed);
 	s->why[0] = '\0';
 	g = W_GEN(w) + 1;
 	atomic_store_explicit(&s->word, W(S_QUEUED, g, 0), memory_order_release);
@@ -357,7 +361,7 @@ lead(struct slot *me, uint32_t g, int lane, const struct timespec *dl, gcommit_r
 	struct gcommit_item items[BATCH_MAX];
 	struct slot        *from[BATCH_MAX];
 	uint32_t            gens[BATCH_MAX];
-	size_t              n = 0, used = 0, total, k;
+	size_t              n = 0, used = 0, total, k, len, keylen, mykeylen;
 	long                i, j, start;
 	uint64_t            w;
 	int                 supp;
@@ -366,7 +370,8 @@ lead(struct slot *me, uint32_t g, int lane, const struct timespec *dl, gcommit_r
 	from[n] = me;
 	gens[n++] = g;
 	/* the batch's text: "[", the documents and a comma or "]" after each */
-	total = me->len + 2;
+	total = atomic_load_explicit(&me->len, memory_order_relaxed) + 2;
+	mykeylen = atomic_load_explicit(&me->keylen, memory_order_relaxed);
 	start = (long)(turn++ % (unsigned long)seg->nslots);
 	if (deadline_left_ms(dl, LIM_DB_ANSWER_MS) < LIM_DB_ANSWER_MS)
 		start = -1;
@@ -381,17 +386,21 @@ lead(struct slot *me, uint32_t g, int lane, const struct timespec *dl, gcommit_r
 		if (W_STATE(w) != S_QUEUED)
 			continue;
 		/* Read before the swap: a slot changed meanwhile has another
-		 * generation, and the swap below fails. */
-		if (s->keylen != me->keylen || memcmp(s->key, me->key, me->keylen) != 0 ||
-		    s->len >= DOC_MAX || total + s->len + 1 > BATCH_BYTES)
+		 * generation, and the swap below fails. Its lengths are read
+		 * once and checked, so that a document rewritten meanwhile can
+		 * make the copy wrong (then thrown away) but never longer. */
+		len = atomic_load_explicit(&s->len, memory_order_relaxed);
+		keylen = atomic_load_explicit(&s->keylen, memory_order_relaxed);
+		if (keylen != mykeylen || memcmp(s->key, me->key, mykeylen) != 0 ||
+		    len >= DOC_MAX || total + len + 1 > BATCH_BYTES)
 			continue;
-		memcpy(lbuf + used, s->doc, s->len);
-		lbuf[used + s->len] = '\0';
+		memcpy(lbuf + used, s->doc, len);
+		lbuf[used + len] = '\0';
 		if (!atomic_compare_exchange_strong(&s->word, &w, W(S_TAKEN, W_GEN(w), lane)))
 			continue;
 		items[n].json = lbuf + used;
-		used += s->len + 1;
-		total += s->len + 1;
+		used += len + 1;
+		total += len + 1;
 		from[n] = s;
 		gens[n++] = W_GEN(w);
 	}

@@ -57,8 +57,8 @@ void gcommit_attach(long slot);
  * cannot take it (not attached, the document or key too large, or a
  * leader still holds the last document this worker gave up waiting for:
  * the slot is the leader's until it completes it), and the caller stores
- * it alone. *batch is the size of the batch it went in (0
- * when this worker gave up before it was taken). */
+ * it alone. *batch is the size of the batch when this worker led it,
+ * else 0 (it went in another worker's batch, or gave up first). */
 int gcommit_store(const char *key, const char *json, const struct timespec *deadline,
     gcommit_run_fn *run, void *arg, struct gcommit_item *out, size_t *batch);
 
