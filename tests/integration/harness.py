@@ -348,10 +348,20 @@ class FakeSNS:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+        class Server(http.server.ThreadingHTTPServer):
+            # Every worker of a fresh serve fetches the certificate at
+            # once: socketserver's backlog of 5 dropped the SYNs of the
+            # others (a 1 s retransmit, past the program's connect
+            # timeout), and a handshake done in accept() made each wait
+            # for the ones before it. The handshake is each request's
+            # thread's, on its first read.
+            request_queue_size = 128
+
+        self.httpd = Server(("127.0.0.1", port), H)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(certs.tls, certs.tls_key)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True,
+                                            do_handshake_on_connect=False)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
