@@ -44,7 +44,7 @@ static enum store_status status(enum db_status s);
 static void              ingest_one(struct store *st, struct gcommit_item *it);
 static int               batch_text(struct store *st, const struct gcommit_item *items, size_t n);
 static gcommit_run_fn    ingest_group;
-static int               conflict(const char *state);
+static int               maybe_one(const char *state);
 
 struct store *
 store_new(void)
@@ -179,19 +179,26 @@ batch_text(struct store *st, const struct gcommit_item *items, size_t n)
 
 /* A deadlock or a serialization failure: the batch lost to another
  * transaction over rows both write. */
+/* A batch's failure that may be one document's, or one transaction's,
+ * doing: a deadlock or serialization failure (another lane's batch wrote
+ * the same addresses in another order), or the statement timeout (one
+ * document whose work takes longer than the statement may, or a lock held
+ * meanwhile). */
 static int
-conflict(const char *state)
+maybe_one(const char *state)
 {
-	return strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0;
+	return strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 ||
+	       strcmp(state, "57014") == 0;
 }
 
 /* The leader's batch (gcommit_run_fn): one statement, so one COMMIT, for
- * all of them. Refused by the database (an error of one document), or
- * lost to another transaction (another lane's batch writing the same
- * addresses in another order: a deadlock), each is stored alone, so that
- * the one refused costs only its own notification a 5xx. A database that
- * cannot answer now (down, a lock held past the statement timeout) would
- * make each of those wait again: all get 503, and SNS sends them again. */
+ * all of them. Refused by the database (an error of one document), lost
+ * to another transaction, or cut by the statement timeout, each is stored
+ * alone while the leader's request has the time one statement may take,
+ * so that the one refused or too slow costs only its own notification a
+ * 5xx; those left without the time get 503. A database that cannot
+ * answer at all (down, read-only, too many connections) would fail each
+ * of those again: all get 503 at once, and SNS sends them again. */
 static void
 ingest_group(void *arg, struct gcommit_item *items, size_t n)
 {
@@ -234,7 +241,7 @@ ingest_group(void *arg, struct gcommit_item *items, size_t n)
 		 * stored already is answered duplicate. */
 		snprintf(
 		    why, sizeof(why), "ses_feedback.ingest_many() answered %zu of %zu", done, n);
-	} else if (s == STORE_UNAVAILABLE && !conflict(db_sqlstate(st->db))) {
+	} else if (s == STORE_UNAVAILABLE && !maybe_one(db_sqlstate(st->db))) {
 		for (k = 0; k < n; k++) {
 			items[k].status = STORE_UNAVAILABLE;
 			snprintf(items[k].why, sizeof(items[k].why),
@@ -244,8 +251,15 @@ ingest_group(void *arg, struct gcommit_item *items, size_t n)
 	}
 	log_warnx("storing %zu notifications together failed (%s): storing each alone", n, why);
 	for (k = 0; k < n; k++) {
-		if (items[k].status != STORE_OK)
-			ingest_one(st, &items[k]);
+		if (items[k].status == STORE_OK)
+			continue;
+		if (deadline_left_ms(&st->deadline, LIM_DB_ANSWER_MS) < LIM_DB_ANSWER_MS) {
+			items[k].status = STORE_UNAVAILABLE;
+			snprintf(items[k].why, sizeof(items[k].why),
+			    "%.150s (with %zu others; no time left to store it alone)", why, n - 1);
+			continue;
+		}
+		ingest_one(st, &items[k]);
 	}
 }
 

@@ -9,7 +9,8 @@ messages posted to nginx at once, `serve` with 8 workers, PostgreSQL.
   rows, and the transactions did store several notifications each.
 - A notification the database refuses, stored together with others,
   costs only itself a 5xx: the others get 200 and their rows; so does
-  one whose transaction is chosen as a deadlock's victim.
+  one whose transaction is chosen as a deadlock's victim, and one whose
+  work outlasts the statement timeout.
 - A worker killed while it commits for others: the group goes on (the
   lock's next holder cleans up), nothing answered 200 is missing, and
   SNS's retries store everything exactly once."""
@@ -311,6 +312,13 @@ def test_a_deadlocked_batch_is_stored_one_by_one():
     deadlocks again gets 503."""
     fails_alone("RAISE EXCEPTION 'deadlocked on purpose' USING ERRCODE = '40P01'", 503,
                 "deadlocked on purpose")
+
+
+def test_a_batch_cut_by_the_statement_timeout_is_stored_one_by_one():
+    """One notification whose work outlasts the statement timeout (SQLSTATE
+    57014) does not take the others of its transaction with it: they are
+    stored alone, and only the slow one gets 503, every time SNS sends it."""
+    fails_alone("PERFORM pg_sleep(1.6)", 503, "statement timeout")
 
 
 def worker_pids():
