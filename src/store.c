@@ -177,8 +177,6 @@ batch_text(struct store *st, const struct gcommit_item *items, size_t n)
 	return buf_add(&st->batch, "]", 1);
 }
 
-/* A deadlock or a serialization failure: the batch lost to another
- * transaction over rows both write. */
 /* A batch's failure that may be one document's, or one transaction's,
  * doing: a deadlock or serialization failure (another lane's batch wrote
  * the same addresses in another order), or the statement timeout (one
