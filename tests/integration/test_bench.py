@@ -32,6 +32,12 @@ FIGURES = [
     ("cpu_tx", r"PostgreSQL CPU per pgbench transaction: +(\d+) us"),
     ("rss", r"worker RSS \(max VmRSS of the workers\): +before ([\d.]+) MiB, after ([\d.]+) MiB"),
     ("target", r"target rate >= 0.6 x pgbench: +(met|NOT met)"),
+    ("allows", r"CPU per notification the rate target allows: +(\d+) us \((\d+) CPUs / "
+               r"\(0.6 x (\d+) tps\)\); ses-feedback, nginx and PostgreSQL spend (\d+) us"),
+    ("at_targets", r"with the two CPU targets met: +(\d+) us \(ses-feedback 120, PostgreSQL "
+                   r"1.3 x (\d+), nginx (\d+); wrk not counted\): a ratio of at most ([\d.]+)"),
+    ("idle", r"machine CPU while wrk sent: +([\d.]+) s busy of ([\d.]+) s x (\d+) CPUs "
+             r"\((\d+) % idle\)"),
 ]
 
 
@@ -83,3 +89,16 @@ def test_smoke_run():
     for k in ("cpu_sesfb", "cpu_nginx", "cpu_pg", "cpu_tx"):
         assert int(got[k][0]) > 0, "%s is 0:\n%s" % (k, out)
     assert float(got["rss"][0]) > 0 and float(got["rss"][1]) > 0, out
+    # the budget lines follow from the figures above (each rounded to a us)
+    allowed, cpus, tps, spent = map(int, got["allows"])
+    assert cpus == os.cpu_count() and abs(tps - float(got["pgbench"][0])) <= 1, out
+    assert abs(allowed - cpus * 1e6 / (0.6 * float(got["pgbench"][0]))) <= 1, out
+    assert abs(spent - sum(int(got[k][0]) for k in ("cpu_sesfb", "cpu_nginx", "cpu_pg"))) <= 2, out
+    at, tx, nginx = map(int, got["at_targets"][:3])
+    assert tx == int(got["cpu_tx"][0]) and nginx == int(got["cpu_nginx"][0]), out
+    assert abs(at - (120 + 1.3 * tx + nginx)) <= 2, out
+    bound = float(got["at_targets"][3])
+    assert abs(bound - cpus * 1e6 / at / float(got["pgbench"][0])) <= 0.01, out
+    busy, wall, ncpu, idle = float(got["idle"][0]), float(got["idle"][1]), int(got["idle"][2]), \
+        int(got["idle"][3])
+    assert 0 < busy <= wall * ncpu * 1.05 and 0 <= idle <= 100, out
